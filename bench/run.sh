@@ -1,0 +1,690 @@
+#!/usr/bin/env bash
+# bench/run.sh — whole-server benchmark for htgate (issue 2, "Performance").
+#
+# Serves one 1 KiB file from a throw-away docroot with htgate (several
+# configurations), a bare Go net/http file server (the ceiling), Apache
+# (mpm_event, AuthType Basic), nginx (auth_basic) and Caddy (basicauth), all
+# on 127.0.0.1, each server pinned to one CPU with taskset and wrk pinned to
+# another. Every scenario's status code is checked with curl before it is
+# measured; a mismatch aborts the run. Results are printed as Markdown.
+#
+# Usage: bench/run.sh [--smoke] [--runs N] [--only REGEX] [--out DIR] [--keep]
+#                     [--install] [--help]
+#   --smoke      htgate + Go ceiling only, 1-second runs (CI; never fails on ratios)
+#   --runs N     repeat the whole set N times and mark the median run
+#                (median by htgate-bcrypt requests/s)
+#   --only REGEX run only scenario ids matching REGEX (e.g. 'htgate|go_ceiling')
+#   --out DIR    also write raw wrk output, per-run TSV and the tables to DIR
+#   --keep       keep the temporary work directory (configs, logs)
+#   --install    apt-get install the tools first (otherwise nothing is installed)
+#   --perf REGEX record a CPU profile (perf record -g) of the server during the
+#                measured runs whose id matches REGEX, e.g. --perf htgate_bcrypt;
+#                perf runs on the client CPU, so those runs' numbers are skewed
+#
+# Environment (defaults in brackets):
+#   DURATION [10s] WARMUP [2s] CONNS [32]            main profile
+#   SLOW_DURATION [5s] SLOW_WARMUP [1s] SLOW_CONNS [4] profile for scenarios that
+#                  pay a bcrypt hash on every request (~20 req/s per core)
+#   SERVER_CPU [0] CLIENT_CPU [1]  BASE_PORT [18400]
+#   HTGATE_BIN     use this htgate binary instead of building ./cmd/htgate
+#   HTGATE_FLAGS   extra flags for every `htgate serve` (word-split)
+#   HTGATE_LOG     where htgate's stdout/stderr go [/dev/null]
+#
+# Safe to run as root: it writes only under a mktemp directory, talks only
+# to 127.0.0.1, bounds every run with timeout(1), and stops every process it
+# started (by process group id) on exit, also on failure or Ctrl-C.
+set -euo pipefail
+
+SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$SCRIPT_DIR/.." && pwd)
+
+MODE=full
+INSTALL=0
+RUNS=1
+ONLY=""
+OUT=""
+KEEP=0
+PERF=""
+
+usage() { sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "${BASH_SOURCE[0]}"; }
+
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--smoke) MODE=smoke ;;
+	--install) INSTALL=1 ;;
+	--runs) RUNS=${2:?--runs needs a number}; shift ;;
+	--runs=*) RUNS=${1#*=} ;;
+	--only) ONLY=${2:?--only needs a regex}; shift ;;
+	--only=*) ONLY=${1#*=} ;;
+	--out) OUT=${2:?--out needs a directory}; shift ;;
+	--out=*) OUT=${1#*=} ;;
+	--keep) KEEP=1 ;;
+	--perf) PERF=${2:?--perf needs a regex}; shift ;;
+	--perf=*) PERF=${1#*=} ;;
+	-h | --help) usage; exit 0 ;;
+	*) echo "run.sh: unknown argument: $1 (see --help)" >&2; exit 2 ;;
+	esac
+	shift
+done
+case "$RUNS" in '' | *[!0-9]* | 0) echo "run.sh: --runs must be a positive integer" >&2; exit 2 ;; esac
+
+if [ "$MODE" = smoke ]; then
+	DURATION=${DURATION:-1s}
+	WARMUP=${WARMUP:-1s}
+	SLOW_DURATION=${SLOW_DURATION:-1s}
+	SLOW_WARMUP=${SLOW_WARMUP:-0}
+else
+	DURATION=${DURATION:-10s}
+	WARMUP=${WARMUP:-2s}
+	SLOW_DURATION=${SLOW_DURATION:-5s}
+	SLOW_WARMUP=${SLOW_WARMUP:-1s}
+fi
+CONNS=${CONNS:-32}
+SLOW_CONNS=${SLOW_CONNS:-4}
+SERVER_CPU=${SERVER_CPU:-0}
+CLIENT_CPU=${CLIENT_CPU:-1}
+BASE_PORT=${BASE_PORT:-18400}
+HTGATE_LOG=${HTGATE_LOG:-/dev/null}
+WRK_TIMEOUT=10s # per-request timeout inside wrk: slow bcrypt servers are latency, not errors
+
+BENCH_USER=bench
+BENCH_PASS='bench-Pa55word'
+WRONG_PASS='wrong-Pa55word'
+REALM=bench
+
+log() { printf '[run.sh %s] %s\n' "$(date +%T)" "$*" >&2; }
+die() {
+	printf '\n[run.sh] FATAL: %s\n\n' "$*" >&2
+	exit 1
+}
+
+# --- processes and cleanup ------------------------------------------------
+
+WORK=""
+SERVER_PIDS=() # each server is started with setsid: its pid is its process group id
+
+stop_pid() { # stop_pid PID: TERM the process group, wait <= 5 s, then KILL it
+	local pid=$1
+	kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
+	kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
+	for _ in $(seq 50); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL -- "-$pid" 2>/dev/null || true
+	kill -KILL "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+}
+
+# run_child OUTFILE CMD...: run CMD (stdout and stderr to OUTFILE) in the background
+# and wait for it, so that a signal to this script is handled at once (bash defers
+# traps while a foreground child runs). The redirection is inside on purpose: a
+# trap that fires in here would otherwise inherit it.
+CHILD_PID=""
+PERF_PID=""
+run_child() {
+	local rc=0 out=$1
+	shift
+	"$@" >"$out" 2>&1 &
+	CHILD_PID=$!
+	wait "$CHILD_PID" || rc=$?
+	CHILD_PID=""
+	return "$rc"
+}
+
+cleanup() {
+	local rc=$? pid
+	trap - EXIT INT TERM
+	if [ -n "$CHILD_PID" ]; then
+		kill -TERM "$CHILD_PID" 2>/dev/null || true
+		wait "$CHILD_PID" 2>/dev/null || true
+	fi
+	if [ -n "$PERF_PID" ]; then
+		kill -TERM "$PERF_PID" 2>/dev/null || true
+		wait "$PERF_PID" 2>/dev/null || true
+	fi
+	for pid in "${SERVER_PIDS[@]}"; do stop_pid "$pid"; done
+	SERVER_PIDS=()
+	if [ -n "$WORK" ] && [ -d "$WORK" ]; then
+		if [ "$KEEP" = 1 ] || [ "$rc" != 0 ]; then
+			log "work directory kept: $WORK"
+		else
+			rm -rf -- "$WORK"
+		fi
+	fi
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+to_seconds() { # 10s, 2m, 500ms, 5 -> whole seconds (rounded up, >= 1)
+	local d=$1
+	case "$d" in
+	*ms) echo $(((${d%ms} + 999) / 1000 + 1)) ;;
+	*s) echo "${d%s}" ;;
+	*m) echo $((${d%m} * 60)) ;;
+	*h) echo $((${d%h} * 3600)) ;;
+	*) echo "$d" ;;
+	esac
+}
+
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# start_server NAME PORT LOGFILE CMD... : start CMD pinned to SERVER_CPU in its own
+# session, wait until it answers HTTP on PORT (<= 15 s).
+CUR_PID=""
+start_server() {
+	local name=$1 port=$2 logf=$3
+	shift 3
+	port_busy "$port" && die "$name: port 127.0.0.1:$port is already in use (set BASE_PORT)"
+	setsid taskset -c "$SERVER_CPU" "$@" >"$logf" 2>&1 </dev/null &
+	CUR_PID=$!
+	SERVER_PIDS+=("$CUR_PID")
+	for _ in $(seq 150); do
+		if ! kill -0 "$CUR_PID" 2>/dev/null; then
+			[ -f "$logf" ] && tail -n 20 "$logf" >&2
+			die "$name exited during start-up (command: $*; log: $logf${HTGATE_LOG:+; htgate output goes to HTGATE_LOG=$HTGATE_LOG})"
+		fi
+		if curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$port/"; then
+			return 0
+		fi
+		sleep 0.1
+	done
+	die "$name did not answer on 127.0.0.1:$port within 15 s (log: $logf)"
+}
+
+stop_server() {
+	local pid=$CUR_PID p keep=()
+	[ -n "$pid" ] || return 0
+	kill -0 "$pid" 2>/dev/null || die "server pid $pid died during the benchmark (see logs in $WORK)"
+	stop_pid "$pid"
+	for p in "${SERVER_PIDS[@]}"; do [ "$p" = "$pid" ] || keep+=("$p"); done
+	SERVER_PIDS=("${keep[@]}")
+	CUR_PID=""
+}
+
+# --- checks ---------------------------------------------------------------
+
+# check_status NAME URL WANT [AUTH]: one curl; abort loudly unless the status is WANT.
+# A 200 must carry exactly the benchmark file; a 401 must carry a Basic challenge.
+check_status() {
+	local name=$1 url=$2 want=$3 auth=${4:-} got hdrs=() size
+	[ -n "$auth" ] && hdrs=(-H "Authorization: Basic $auth")
+	got=$(curl -sS --max-time 15 -D "$WORK/check.headers" -o "$WORK/check.body" \
+		-w '%{http_code}' "${hdrs[@]}" "$url") || die "$name: curl $url failed"
+	if [ "$got" != "$want" ]; then
+		{ cat "$WORK/check.headers"; head -c 400 "$WORK/check.body" | LC_ALL=C tr -c '[:print:]\n' '.'; echo; } >&2 || true
+		die "$name: status check failed: GET $url${auth:+ (with Authorization)} answered $got, want $want"
+	fi
+	case "$want" in
+	200)
+		size=$(stat -c %s "$WORK/check.body")
+		cmp -s "$WORK/check.body" "$DOCROOT/p/file.bin" ||
+			die "$name: GET $url answered 200 with $size bytes that are not the 1 KiB benchmark file"
+		;;
+	401)
+		grep -qi '^www-authenticate: *basic' "$WORK/check.headers" ||
+			die "$name: GET $url answered 401 without a 'WWW-Authenticate: Basic' challenge"
+		;;
+	esac
+	log "check ok: $name GET ${url#http://127.0.0.1}${auth:+ [auth]} -> $got"
+}
+
+# check_protected NAME BASEURL CREDS: the usual three checks for a protected server.
+check_protected() {
+	local name=$1 base=$2
+	check_status "$name" "$base/file.bin" 200
+	check_status "$name" "$base/p/file.bin" 401
+	check_status "$name" "$base/p/file.bin" 401 "$WRONG_B64"
+	check_status "$name" "$base/p/file.bin" 200 "$GOOD_B64"
+}
+
+# --- measurement ----------------------------------------------------------
+
+RUN_TSV=""
+# measure ID LABEL PROFILE(fast|slow) URL [AUTH]
+measure() {
+	local id=$1 label=$2 profile=$3 url=$4 auth=${5:-}
+	local conns dur warm hdr=() raw line tmo
+	if [ "$profile" = slow ]; then
+		conns=$SLOW_CONNS dur=$SLOW_DURATION warm=$SLOW_WARMUP
+	else
+		conns=$CONNS dur=$DURATION warm=$WARMUP
+	fi
+	[ -n "$auth" ] && hdr=(-H "Authorization: Basic $auth")
+	if [ "$warm" != 0 ]; then
+		tmo=$(($(to_seconds "$warm") + 30))
+		run_child /dev/null timeout -k 5 "$tmo" taskset -c "$CLIENT_CPU" wrk -t1 -c"$conns" -d"$warm" \
+			--timeout "$WRK_TIMEOUT" "${hdr[@]}" "$url" ||
+			die "$id: warm-up wrk failed"
+	fi
+	raw="$WORK/raw/run$RUN_NO-$id.txt"
+	tmo=$(($(to_seconds "$dur") + 30))
+	log "measure: $id (wrk -t1 -c$conns -d$dur, server on CPU $SERVER_CPU, wrk on CPU $CLIENT_CPU)"
+	PERF_PID=""
+	if [ -n "$PERF" ] && [[ $id =~ $PERF ]]; then
+		log "perf: recording $id (pid $CUR_PID) into $WORK/raw/run$RUN_NO-$id.perf.data"
+		timeout -k 5 "$tmo" taskset -c "$CLIENT_CPU" perf record -q -F 499 -g -p "$CUR_PID" \
+			-o "$WORK/raw/run$RUN_NO-$id.perf.data" -- sleep "$(to_seconds "$dur")" >"$WORK/raw/run$RUN_NO-$id.perf.log" 2>&1 &
+		PERF_PID=$!
+	fi
+	run_child "$raw" timeout -k 5 "$tmo" taskset -c "$CLIENT_CPU" wrk -t1 -c"$conns" -d"$dur" --latency \
+		--timeout "$WRK_TIMEOUT" -s "$SCRIPT_DIR/report.lua" "${hdr[@]}" "$url" ||
+		{ cat "$raw" >&2; die "$id: wrk failed"; }
+	if [ -n "$PERF_PID" ]; then
+		wait "$PERF_PID" || log "perf record exited with an error (see $WORK/raw/run$RUN_NO-$id.perf.log)"
+		perf report -i "$WORK/raw/run$RUN_NO-$id.perf.data" --no-children --stdio --percent-limit 0.5 \
+			--sort symbol -g none >"$WORK/raw/run$RUN_NO-$id.perf.txt" 2>/dev/null || true
+		log "perf: flat profile in $WORK/raw/run$RUN_NO-$id.perf.txt"
+		PERF_PID=""
+	fi
+	line=$(grep '^BENCH ' "$raw") || { cat "$raw" >&2; die "$id: no BENCH line in wrk output"; }
+	local -A m=()
+	local kv
+	for kv in ${line#BENCH }; do m[${kv%%=*}]=${kv#*=}; done
+	if [ "${m[requests]:-0}" -eq 0 ]; then
+		cat "$raw" >&2
+		# A 1-second smoke run on a busy CI machine can see a stall; a full run cannot.
+		[ "$MODE" = smoke ] || die "$id: wrk completed no requests"
+		log "WARNING: $id: wrk completed no requests in $dur"
+	fi
+	kill -0 "$CUR_PID" 2>/dev/null || die "$id: the server died during the run"
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$id" "$label" "$conns" "$dur" \
+		"$(awk -v r="${m[requests]}" -v d="${m[duration_us]}" 'BEGIN{printf "%.1f", r/(d/1e6)}')" \
+		"${m[p50_us]}" "${m[p99_us]}" "${m[non2xx]}" \
+		"$((m[connect] + m[read] + m[write] + m[timeout]))" "${m[requests]}" >>"$RUN_TSV"
+}
+
+want() { [ -z "$ONLY" ] || [[ $1 =~ $ONLY ]]; }
+want_any() { local s; for s in "$@"; do want "$s" && return 0; done; return 1; }
+
+# --- servers --------------------------------------------------------------
+
+# htgate_serve NAME PORT [extra serve flags...]: the access log is off (as for the
+# other servers) unless the flags say --access-log=true.
+htgate_serve() {
+	local name=$1 port=$2
+	shift 2
+	# shellcheck disable=SC2086 # HTGATE_FLAGS is deliberately word-split
+	start_server "$name" "$port" "$HTGATE_LOG" "$HTGATE" serve --root "$DOCROOT" \
+		--addr "127.0.0.1:$port" --log-format json $HTGATE_NOLOG "$@" $HTGATE_FLAGS
+}
+
+bench_htgate() {
+	local port base
+	if want htgate_none; then
+		port=$((BASE_PORT + 1)) base="http://127.0.0.1:$port"
+		htgate_serve "htgate (no rule)" "$port"
+		check_status htgate_none "$base/p/file.bin" 200
+		measure htgate_none "htgate, no rule" fast "$base/p/file.bin"
+		stop_server
+	fi
+	if want_any htgate_bcrypt htgate_wrong_bcrypt htgate_nocreds; then
+		port=$((BASE_PORT + 2)) base="http://127.0.0.1:$port"
+		htgate_serve "htgate (bcrypt)" "$port" --protect /p --htpasswd "$WORK/htpasswd.bcrypt" --realm "$REALM"
+		check_protected htgate_bcrypt "$base"
+		want htgate_bcrypt && measure htgate_bcrypt "htgate, /p protected, bcrypt-10 user, valid credentials" fast "$base/p/file.bin" "$GOOD_B64"
+		want htgate_nocreds && measure htgate_nocreds "htgate, /p protected, no credentials (401)" fast "$base/p/file.bin"
+		# last on this server: the hashes still running when wrk stops slow down whatever comes next
+		want htgate_wrong_bcrypt && measure htgate_wrong_bcrypt "htgate, bcrypt-10 user, wrong password (401)" slow "$base/p/file.bin" "$WRONG_B64"
+		stop_server
+	fi
+	if want htgate_bcrypt_log; then
+		port=$((BASE_PORT + 5)) base="http://127.0.0.1:$port"
+		htgate_serve "htgate (bcrypt, access log)" "$port" --protect /p --htpasswd "$WORK/htpasswd.bcrypt" \
+			--realm "$REALM" $HTGATE_LOG_ON
+		check_status htgate_bcrypt_log "$base/p/file.bin" 200 "$GOOD_B64"
+		measure htgate_bcrypt_log "htgate, as htgate_bcrypt but with its JSON access log on (to $HTGATE_LOG)" fast "$base/p/file.bin" "$GOOD_B64"
+		stop_server
+	fi
+	if want_any htgate_apr1 htgate_wrong_apr1; then
+		port=$((BASE_PORT + 3)) base="http://127.0.0.1:$port"
+		htgate_serve "htgate (apr1)" "$port" --protect /p --htpasswd "$WORK/htpasswd.apr1" --realm "$REALM"
+		check_protected htgate_apr1 "$base"
+		want htgate_apr1 && measure htgate_apr1 "htgate, /p protected, apr1 user, valid credentials" fast "$base/p/file.bin" "$GOOD_B64"
+		want htgate_wrong_apr1 && measure htgate_wrong_apr1 "htgate, apr1 user, wrong password (401)" fast "$base/p/file.bin" "$WRONG_B64"
+		stop_server
+	fi
+	return 0
+}
+
+bench_go_ceiling() {
+	want go_ceiling || return 0
+	local port=$((BASE_PORT + 4))
+	start_server "Go ceiling" "$port" "$WORK/goceiling.log" "$GOCEILING" -addr "127.0.0.1:$port" -root "$DOCROOT"
+	check_status go_ceiling "http://127.0.0.1:$port/p/file.bin" 200
+	measure go_ceiling "bare Go net/http FileServer (ceiling)" fast "http://127.0.0.1:$port/p/file.bin"
+	stop_server
+}
+
+apache_conf() { # apache_conf HASH PORT -> path of the config file
+	local hash=$1 port=$2 dir="$WORK/apache-$1" m
+	mkdir -p "$dir/run" "$dir/logs"
+	{
+		echo "ServerRoot $dir"
+		echo "ServerName 127.0.0.1"
+		echo "Listen 127.0.0.1:$port"
+		echo "PidFile $dir/run/httpd.pid"
+		echo "DefaultRuntimeDir $dir/run"
+		echo "ErrorLog $dir/logs/error.log"
+		echo "LogLevel warn"
+		for m in mpm_event authn_core authn_file auth_basic authz_core authz_user mime; do
+			echo "LoadModule ${m}_module /usr/lib/apache2/modules/mod_${m}.so"
+		done
+		if [ "$(id -u)" = 0 ]; then
+			echo "User $RUN_USER"
+			echo "Group $RUN_GROUP"
+		fi
+		cat <<-EOF
+			# Debian's mpm_event defaults (/etc/apache2/mods-available/mpm_event.conf)
+			StartServers 2
+			MinSpareThreads 25
+			MaxSpareThreads 75
+			ThreadLimit 64
+			ThreadsPerChild 25
+			MaxRequestWorkers 150
+			MaxConnectionsPerChild 0
+			# keep-alive as wrk uses it; unlimited requests per connection (the Go servers have no limit)
+			KeepAlive On
+			MaxKeepAliveRequests 0
+			KeepAliveTimeout 5
+			TypesConfig /etc/mime.types
+			DocumentRoot $DOCROOT
+			<Directory />
+			    AllowOverride None
+			    Require all denied
+			</Directory>
+			<Directory $DOCROOT>
+			    AllowOverride None
+			    Require all granted
+			</Directory>
+			<Directory $DOCROOT/p>
+			    AuthType Basic
+			    AuthName "$REALM"
+			    AuthBasicProvider file
+			    AuthUserFile $WORK/htpasswd.$hash
+			    Require valid-user
+			</Directory>
+		EOF
+	} >"$dir/httpd.conf"
+	echo "$dir/httpd.conf"
+}
+
+bench_apache() {
+	local hash port base conf n=5 profile
+	for hash in bcrypt apr1; do
+		n=$((n + 1))
+		want "apache_$hash" || continue
+		port=$((BASE_PORT + n)) base="http://127.0.0.1:$port"
+		conf=$(apache_conf "$hash" "$port")
+		start_server "Apache ($hash)" "$port" "$WORK/apache-$hash/logs/stdout.log" apache2 -f "$conf" -DFOREGROUND
+		check_protected "apache_$hash" "$base"
+		profile=fast
+		[ "$hash" = bcrypt ] && profile=slow
+		measure "apache_$hash" "Apache 2.4 mpm_event, AuthType Basic, $hash user, valid credentials" "$profile" "$base/p/file.bin" "$GOOD_B64"
+		stop_server
+	done
+}
+
+nginx_conf() { # nginx_conf HASH PORT -> path of the config file
+	local hash=$1 port=$2 dir="$WORK/nginx-$1"
+	mkdir -p "$dir/logs" "$dir/tmp"
+	{
+		[ "$(id -u)" = 0 ] && echo "user $RUN_USER $RUN_GROUP;"
+		cat <<-EOF
+			worker_processes 1;
+			daemon off;
+			pid $dir/nginx.pid;
+			error_log $dir/logs/error.log warn;
+			events { worker_connections 1024; }
+			http {
+			    include /etc/nginx/mime.types;
+			    default_type application/octet-stream;
+			    access_log off;
+			    keepalive_requests 1000000;
+			    client_body_temp_path $dir/tmp/body;
+			    proxy_temp_path $dir/tmp/proxy;
+			    fastcgi_temp_path $dir/tmp/fastcgi;
+			    uwsgi_temp_path $dir/tmp/uwsgi;
+			    scgi_temp_path $dir/tmp/scgi;
+			    server {
+			        listen 127.0.0.1:$port;
+			        root $DOCROOT;
+			        location /p/ {
+			            auth_basic "$REALM";
+			            auth_basic_user_file $WORK/htpasswd.$hash;
+			        }
+			    }
+			}
+		EOF
+	} >"$dir/nginx.conf"
+	echo "$dir/nginx.conf"
+}
+
+bench_nginx() {
+	local hash port base conf n=7 profile
+	for hash in bcrypt apr1; do
+		n=$((n + 1))
+		want "nginx_$hash" || continue
+		port=$((BASE_PORT + n)) base="http://127.0.0.1:$port"
+		conf=$(nginx_conf "$hash" "$port")
+		start_server "nginx ($hash)" "$port" "$WORK/nginx-$hash/logs/stdout.log" \
+			nginx -p "$WORK/nginx-$hash/" -e "$WORK/nginx-$hash/logs/error.log" -c "$conf"
+		check_protected "nginx_$hash" "$base"
+		profile=fast
+		[ "$hash" = bcrypt ] && profile=slow
+		measure "nginx_$hash" "nginx $NGINX_VERSION, auth_basic, $hash user, valid credentials" "$profile" "$base/p/file.bin" "$GOOD_B64"
+		stop_server
+	done
+}
+
+bench_caddy() {
+	want caddy_bcrypt || return 0
+	local port=$((BASE_PORT + 10)) dir="$WORK/caddy" hash directive pw
+	mkdir -p "$dir/data" "$dir/config"
+	hash=$(cut -d: -f2 "$WORK/htpasswd.bcrypt")
+	# Caddy >= 2.8 calls the directive basic_auth and takes the hash as is;
+	# 2.6/2.7 (Debian 12) call it basicauth and want the hash base64-encoded.
+	# Both enable the verified-password cache ("hash_cache") by default.
+	printf ':1 {\n\tbasic_auth {\n\t\tu %s\n\t}\n}\n' "$hash" >"$dir/probe.Caddyfile"
+	if caddy adapt --adapter caddyfile --config "$dir/probe.Caddyfile" >/dev/null 2>&1; then
+		directive=basic_auth pw=$hash
+	else
+		directive=basicauth pw=$(printf %s "$hash" | base64 -w0)
+	fi
+	cat >"$dir/Caddyfile" <<-EOF
+		{
+		    admin off
+		    auto_https off
+		    storage file_system $dir/data
+		}
+		:$port {
+		    bind 127.0.0.1
+		    root * $DOCROOT
+		    $directive /p/* bcrypt $REALM {
+		        $BENCH_USER $pw
+		    }
+		    file_server
+		}
+	EOF
+	caddy adapt --adapter caddyfile --config "$dir/Caddyfile" >"$dir/caddy.json" 2>"$dir/adapt.log" ||
+		{ cat "$dir/adapt.log" >&2; die "caddy could not adapt $dir/Caddyfile"; }
+	grep -q '"hash_cache"' "$dir/caddy.json" || log "note: caddy config has no hash_cache (verified-password cache off)"
+	start_server "Caddy (bcrypt)" "$port" "$dir/stdout.log" env HOME="$dir" XDG_DATA_HOME="$dir/data" \
+		XDG_CONFIG_HOME="$dir/config" caddy run --config "$dir/Caddyfile" --adapter caddyfile
+	check_protected caddy_bcrypt "http://127.0.0.1:$port"
+	measure caddy_bcrypt "Caddy $CADDY_VERSION, $directive (hash cache on), bcrypt-10 user, valid credentials" fast "http://127.0.0.1:$port/p/file.bin" "$GOOD_B64"
+	stop_server
+}
+
+# --- report ---------------------------------------------------------------
+
+fmt_ms() { awk -v u="$1" 'BEGIN{ if (u >= 100000) printf "%.0f ms", u/1000; else if (u >= 1000) printf "%.2f ms", u/1000; else printf "%.0f µs", u }'; }
+
+# print_tables TSV: the results table and the ratio table of one run.
+print_tables() {
+	local tsv=$1
+	echo "| Scenario | wrk | Requests/s | p50 | p99 | non-2xx/3xx | socket errors |"
+	echo "|---|---|---:|---:|---:|---:|---:|"
+	local id label conns dur rps p50 p99 non2xx serr reqs
+	while IFS=$'\t' read -r id label conns dur rps p50 p99 non2xx serr reqs; do
+		# shellcheck disable=SC2016 # the backticks are Markdown
+		printf '| %s (`%s`) | -c%s -d%s | %s | %s | %s | %s of %s | %s |\n' "$label" "$id" "$conns" "$dur" \
+			"$(printf '%.0f' "$rps")" "$(fmt_ms "$p50")" "$(fmt_ms "$p99")" "$non2xx" "$reqs" "$serr"
+	done <"$tsv"
+	echo
+	awk -F'\t' '
+		{ rps[$1] = $5; p99[$1] = $7 }
+		function ratio(name, a, b, op, target, what) {
+			if (!(a in rps) || !(b in rps) || rps[b] == 0 || p99[b] == 0) return
+			if (what == "p99") { v = p99[a] / p99[b]; s = sprintf("%.2f (%s / %s µs)", v, p99[a], p99[b]) }
+			else { v = rps[a] / rps[b]; s = sprintf(v >= 100 ? "%.0f" : "%.2f", v) }
+			ok = (op == ">=") ? (v >= target) : (v <= target)
+			printf "| %s | %s | %s %s | %s |\n", name, s, (op == ">=" ? "≥" : "≤"), target, (ok ? "met" : "**MISSED**")
+			n++
+		}
+		END {
+			print "| Ratio (requests/s unless noted) | Value | Target | Result |"
+			print "|---|---:|---:|---|"
+			ratio("htgate bcrypt / htgate no rule", "htgate_bcrypt", "htgate_none", ">=", 0.85)
+			ratio("htgate bcrypt / Go ceiling", "htgate_bcrypt", "go_ceiling", ">=", 0.8)
+			ratio("htgate bcrypt / Caddy bcrypt", "htgate_bcrypt", "caddy_bcrypt", ">=", 1.1)
+			ratio("htgate bcrypt / Apache bcrypt", "htgate_bcrypt", "apache_bcrypt", ">=", 500)
+			ratio("htgate bcrypt / nginx bcrypt", "htgate_bcrypt", "nginx_bcrypt", ">=", 500)
+			ratio("htgate apr1 / nginx apr1", "htgate_apr1", "nginx_apr1", ">=", 2)
+			ratio("p99 htgate bcrypt / p99 Caddy bcrypt", "htgate_bcrypt", "caddy_bcrypt", "<=", 1.0, "p99")
+			if (n == 0) print "| (no ratio: a scenario it needs was not run) | | | |"
+		}' "$tsv"
+}
+
+machine_info() {
+	echo "- date: $(date -u '+%Y-%m-%d %H:%M UTC')"
+	echo "- CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), nproc $(nproc); server on CPU $SERVER_CPU, wrk on CPU $CLIENT_CPU"
+	echo "- kernel: $(uname -r); $(go version 2>/dev/null || echo 'go: not found')"
+	echo "- wrk $(wrk --version 2>&1 | head -1 | awk '{print $2}'); $( [ "$MODE" = full ] && echo "Apache $APACHE_VERSION; nginx $NGINX_VERSION; Caddy $CADDY_VERSION" || echo "smoke mode")"
+	echo "- load average (1 min) at start $LOAD_START, at end $(cut -d' ' -f1 /proc/loadavg): anything well above 0 means other work shared the CPUs"
+	echo "- profile: -t1 -c$CONNS -d$DURATION after a $WARMUP warm-up; bcrypt-per-request scenarios -c$SLOW_CONNS -d$SLOW_DURATION after a $SLOW_WARMUP warm-up"
+}
+
+# --- main -----------------------------------------------------------------
+
+if [ "$INSTALL" = 1 ]; then
+	[ "$(id -u)" = 0 ] || die "--install needs root (apt-get)"
+	pkgs=(wrk apache2-utils curl)
+	[ "$MODE" = full ] && pkgs+=(apache2 nginx caddy)
+	log "apt-get install -y ${pkgs[*]}"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${pkgs[@]}"
+fi
+
+need=(wrk curl htpasswd taskset setsid timeout go awk base64 cmp)
+[ -n "$PERF" ] && need+=(perf)
+[ "$MODE" = full ] && need+=(apache2 nginx caddy)
+missing=()
+for t in "${need[@]}"; do command -v "$t" >/dev/null 2>&1 || missing+=("$t"); done
+[ ${#missing[@]} -eq 0 ] || die "missing tools: ${missing[*]} (run with --install, or apt-get install wrk apache2-utils apache2 nginx caddy)"
+
+NCPU=$(nproc)
+LOAD_START=$(cut -d' ' -f1 /proc/loadavg)
+if [ "$NCPU" -lt 2 ] && [ "$SERVER_CPU" = 0 ] && [ "$CLIENT_CPU" = 1 ]; then
+	log "only one CPU: server and wrk share CPU 0 (numbers are not comparable with a 2-core run)"
+	CLIENT_CPU=0
+fi
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/htgate-bench.XXXXXX")
+chmod 755 "$WORK" # Apache and nginx workers (www-data when run as root) read the docroot and htpasswd files
+mkdir -p "$WORK/raw" "$WORK/bin"
+DOCROOT="$WORK/docroot"
+mkdir -p "$DOCROOT/p"
+head -c 1024 /dev/urandom >"$DOCROOT/p/file.bin"
+cp "$DOCROOT/p/file.bin" "$DOCROOT/file.bin"
+chmod -R a+rX "$DOCROOT"
+
+htpasswd -nbB -C 10 "$BENCH_USER" "$BENCH_PASS" | head -1 >"$WORK/htpasswd.bcrypt"
+htpasswd -nbm "$BENCH_USER" "$BENCH_PASS" | head -1 >"$WORK/htpasswd.apr1"
+chmod 644 "$WORK"/htpasswd.*
+GOOD_B64=$(printf '%s:%s' "$BENCH_USER" "$BENCH_PASS" | base64 -w0)
+WRONG_B64=$(printf '%s:%s' "$BENCH_USER" "$WRONG_PASS" | base64 -w0)
+
+if [ "$(id -u)" = 0 ]; then
+	if id -u www-data >/dev/null 2>&1; then RUN_USER=www-data RUN_GROUP=www-data; else RUN_USER=nobody RUN_GROUP=nogroup; fi
+fi
+
+log "building the Go ceiling"
+(cd "$REPO" && go build -o "$WORK/bin/goceiling" ./bench/goceiling) || die "go build ./bench/goceiling failed"
+GOCEILING="$WORK/bin/goceiling"
+HTGATE=""
+if ! want_any htgate_none htgate_bcrypt htgate_wrong_bcrypt htgate_nocreds htgate_bcrypt_log htgate_apr1 htgate_wrong_apr1; then
+	log "no htgate scenario selected by --only: htgate is not built"
+elif [ -n "${HTGATE_BIN:-}" ]; then
+	HTGATE=$HTGATE_BIN
+else
+	log "building htgate"
+	(cd "$REPO" && go build -o "$WORK/bin/htgate" ./cmd/htgate) || die "go build ./cmd/htgate failed"
+	HTGATE="$WORK/bin/htgate"
+fi
+if [ -n "$HTGATE" ]; then
+	if ! "$HTGATE" serve --help >"$WORK/htgate-serve-help.txt" 2>&1 || ! grep -q -- '--root' "$WORK/htgate-serve-help.txt"; then
+		die "'htgate serve --root' is not available in this build yet ($HTGATE)"
+	fi
+fi
+HTGATE_FLAGS=${HTGATE_FLAGS:-}
+HTGATE_NOLOG="" HTGATE_LOG_ON=""
+if [ -n "$HTGATE" ] && grep -q -- '--access-log' "$WORK/htgate-serve-help.txt"; then
+	HTGATE_NOLOG=--access-log=false HTGATE_LOG_ON=--access-log=true
+else
+	log "note: this htgate has no --access-log switch: its access log (to $HTGATE_LOG) is measured too"
+fi
+
+APACHE_VERSION="" NGINX_VERSION="" CADDY_VERSION=""
+if [ "$MODE" = full ]; then
+	APACHE_VERSION=$(apache2 -v 2>/dev/null | sed -n 's/^Server version: Apache\/\([^ ]*\).*/\1/p')
+	NGINX_VERSION=$(nginx -v 2>&1 | sed -n 's/.*nginx\/\([^ ]*\).*/\1/p')
+	CADDY_VERSION=$(caddy version 2>/dev/null | awk '{print $1}')
+fi
+
+[ -n "$OUT" ] && mkdir -p "$OUT"
+
+for RUN_NO in $(seq "$RUNS"); do
+	RUN_TSV="$WORK/run$RUN_NO.tsv"
+	: >"$RUN_TSV"
+	log "run $RUN_NO of $RUNS ($MODE)"
+	bench_htgate
+	bench_go_ceiling
+	if [ "$MODE" = full ]; then
+		bench_apache
+		bench_nginx
+		bench_caddy
+	fi
+done
+
+# The median run, by htgate-bcrypt requests/s (or the first scenario if that was not run).
+key=htgate_bcrypt
+grep -q "^$key	" "$WORK/run1.tsv" || key=$(head -1 "$WORK/run1.tsv" | cut -f1)
+MEDIAN=$(for r in $(seq "$RUNS"); do
+	printf '%s %s\n' "$(awk -F'\t' -v k="$key" '$1 == k {print $5}' "$WORK/run$r.tsv")" "$r"
+done | sort -g | awk '{a[NR] = $2} END {print a[int((NR + 1) / 2)]}')
+
+{
+	echo "## htgate whole-server benchmark ($MODE)"
+	echo
+	machine_info
+	echo
+	for r in $(seq "$RUNS"); do
+		if [ "$RUNS" -gt 1 ]; then
+			echo "### Run $r of $RUNS$([ "$r" = "$MEDIAN" ] && echo " (median by $key requests/s)")"
+			echo
+		fi
+		print_tables "$WORK/run$r.tsv"
+		echo
+	done
+	if [ "$MODE" = smoke ]; then
+		echo "Smoke run: 1-second measurements on a possibly shared machine; ratios are informational only."
+	fi
+} | tee "$WORK/report.md"
+
+if [ -n "$OUT" ]; then
+	cp "$WORK/report.md" "$WORK"/run*.tsv "$OUT/"
+	cp -r "$WORK/raw" "$OUT/"
+	log "results written to $OUT"
+fi

@@ -1,0 +1,224 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"sync"
+
+	"github.com/htgate/htgate"
+	"github.com/htgate/htgate/internal/config"
+	"github.com/htgate/htgate/internal/gateway"
+	"github.com/htgate/htgate/internal/respond"
+	"github.com/htgate/htgate/internal/upstream"
+)
+
+// App is a running htgate: the gateway, its HTTP server and the watchers of
+// its credential files.
+type App struct {
+	cfg       *config.Config
+	logger    *slog.Logger
+	gateway   *gateway.Gateway
+	responder *respond.Responder
+	server    *http.Server
+	listener  net.Listener
+
+	mu          sync.Mutex
+	stopWatches context.CancelFunc
+}
+
+// Open builds the gateway from cfg and binds its listener; Run serves.
+// cfg must have passed Validate.
+func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*App, error) {
+	if errs := cfg.Validate(); len(errs) > 0 {
+		return nil, fmt.Errorf("invalid configuration: %w", errors.Join(errs...))
+	}
+	a := &App{cfg: cfg, logger: logger}
+	responder, err := respond.New(respond.Options{
+		Logger:       logger,
+		TemplatesDir: cfg.ErrorPages.TemplatesDir,
+		ContactHint:  cfg.ErrorPages.Contact,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("error pages: %w", err)
+	}
+	a.responder = responder
+	backend, err := a.backend()
+	if err != nil {
+		return nil, err
+	}
+	lp, err := buildPolicy(cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	trusted, err := gateway.ParseTrusted(cfg.TrustedProxies)
+	if err != nil {
+		return nil, fmt.Errorf("trusted_proxies: %w", err)
+	}
+	var cache *gateway.CredentialCache
+	if cfg.CredentialCache.Size > 0 {
+		cache, err = gateway.NewCredentialCache(cfg.CredentialCache.Size, cfg.CredentialCache.TTL, nil)
+		if err != nil {
+			return nil, fmt.Errorf("credential cache: %w", err)
+		}
+	}
+	a.gateway = gateway.New(lp.policy, gateway.Options{
+		Backend:   backend,
+		Responder: responder,
+		Limits: gateway.Limits{
+			MaxFieldBytes:  cfg.Limits.MaxFieldBytes,
+			MaxFields:      cfg.Limits.MaxFields,
+			MaxHeaderBytes: cfg.Limits.MaxHeaderBytes,
+		},
+		ClientIP:  gateway.ClientIP{Trusted: trusted},
+		Cache:     cache,
+		Logger:    logger,
+		AccessLog: cfg.AccessLogEnabled(),
+	})
+	a.startWatches(ctx, lp)
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		a.Close()
+		return nil, fmt.Errorf("listen: %w", err)
+	}
+	a.listener = ln
+	a.server = &http.Server{
+		Handler:           a.gateway,
+		ReadHeaderTimeout: cfg.Timeouts.ReadHeader,
+		ReadTimeout:       cfg.Timeouts.Read,
+		WriteTimeout:      cfg.Timeouts.Write,
+		IdleTimeout:       cfg.Timeouts.Idle,
+		MaxHeaderBytes:    cfg.Limits.MaxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+	return a, nil
+}
+
+// backend builds the static file server or the reverse proxy.
+func (a *App) backend() (upstream.Backend, error) {
+	if a.cfg.Root != "" {
+		s, err := upstream.NewStatic(a.cfg.Root, upstream.StaticOptions{
+			Logger:   a.logger,
+			OnStatus: a.refuseStatus,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("root: %w", err)
+		}
+		return s, nil
+	}
+	target, err := url.Parse(a.cfg.Upstream)
+	if err != nil {
+		return nil, fmt.Errorf("upstream: %w", err)
+	}
+	p, err := upstream.NewProxy(target, upstream.ProxyOptions{
+		IdentityHeaders: a.cfg.IdentityHeaders,
+		Logger:          a.logger,
+		OnError: func(w http.ResponseWriter, r *http.Request, _ error) {
+			// The proxy has logged the error with the reference id.
+			a.refuse(w, r, http.StatusBadGateway, htgate.ReasonUpstreamUnavailable)
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("upstream: %w", err)
+	}
+	return p, nil
+}
+
+// refuseStatus renders a backend's own refusal (403 for .ht* files, 404)
+// through the responder, so it looks like every other htgate page.
+func (a *App) refuseStatus(w http.ResponseWriter, r *http.Request, status int) {
+	reason := htgate.ReasonConfigDenied
+	switch status {
+	case http.StatusNotFound:
+		reason = htgate.ReasonNotFound
+	case http.StatusMethodNotAllowed:
+		reason = htgate.ReasonMethodNotAllowed
+	case http.StatusInternalServerError:
+		reason = htgate.ReasonServerError
+	}
+	a.refuse(w, r, status, reason)
+}
+
+func (a *App) refuse(w http.ResponseWriter, r *http.Request, status int, reason htgate.Reason) {
+	a.responder.Error(w, r, status, reason, gateway.RefIDOf(w))
+}
+
+// Addr is the address the gateway listens on.
+func (a *App) Addr() net.Addr { return a.listener.Addr() }
+
+// Gateway returns the request path (for explain and tests).
+func (a *App) Gateway() *gateway.Gateway { return a.gateway }
+
+// Run serves until ctx is done, then shuts down gracefully: it stops
+// accepting, lets requests in flight finish (up to timeouts.shutdown) and
+// returns.
+func (a *App) Run(ctx context.Context) error {
+	a.logger.Info("htgate listening", "addr", a.listener.Addr().String(), "rules", len(a.cfg.Rules), "root", a.cfg.Root, "upstream", a.cfg.Upstream)
+	errc := make(chan error, 1)
+	go func() { errc <- a.server.Serve(a.listener) }()
+	select {
+	case err := <-errc:
+		a.Close()
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	a.logger.Info("shutting down", "grace", a.cfg.Timeouts.Shutdown.String())
+	sctx, cancel := context.WithTimeout(context.Background(), a.cfg.Timeouts.Shutdown)
+	defer cancel()
+	err := a.server.Shutdown(sctx)
+	a.Close()
+	if err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}
+
+// Reload applies a new configuration's rules and credential files without
+// dropping a request. Listener, root and upstream changes need a restart
+// and are reported as such. On error the old policy stays in force.
+func (a *App) Reload(ctx context.Context, cfg *config.Config) error {
+	if errs := cfg.Validate(); len(errs) > 0 {
+		return fmt.Errorf("invalid configuration: %w", errors.Join(errs...))
+	}
+	lp, err := buildPolicy(cfg, a.logger)
+	if err != nil {
+		return err
+	}
+	if cfg.Listen != a.cfg.Listen || cfg.Root != a.cfg.Root || cfg.Upstream != a.cfg.Upstream {
+		a.logger.Warn("listen, root and upstream changes take effect only after a restart")
+	}
+	a.gateway.SetPolicy(lp.policy)
+	a.startWatches(ctx, lp)
+	a.logger.Info("configuration reloaded", "rules", len(cfg.Rules))
+	return nil
+}
+
+// startWatches watches lp's files and stops the previous generation's watchers.
+func (a *App) startWatches(ctx context.Context, lp *loadedPolicy) {
+	wctx, cancel := context.WithCancel(ctx)
+	for _, f := range lp.files {
+		go f.Watch(wctx, watchInterval)
+	}
+	a.mu.Lock()
+	old := a.stopWatches
+	a.stopWatches = cancel
+	a.mu.Unlock()
+	if old != nil {
+		old()
+	}
+}
+
+// Close stops the watchers. Run calls it on return.
+func (a *App) Close() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.stopWatches != nil {
+		a.stopWatches()
+		a.stopWatches = nil
+	}
+}

@@ -1,0 +1,300 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Config is the whole configuration of `htgate serve`. Every field documents
+// its default; a zero value means that default.
+type Config struct {
+	// Listen is the address the gateway listens on. Default "127.0.0.1:8080".
+	Listen string `yaml:"listen"`
+	// Root is a static docroot to serve. Exactly one of Root and Upstream is set.
+	Root string `yaml:"root"`
+	// Upstream is the URL of an HTTP server to reverse-proxy to.
+	Upstream string `yaml:"upstream"`
+	// Realm is the default realm of rules that name none. Default "Restricted".
+	Realm string `yaml:"realm"`
+	// LogFormat is "json" (default) or "text".
+	LogFormat string `yaml:"log_format"`
+	// AccessLog turns the per-request log line on or off. Default on.
+	AccessLog *bool `yaml:"access_log"`
+	// TrustedProxies lists addresses and CIDRs whose X-Forwarded-For and
+	// Forwarded headers are believed. Default: none.
+	TrustedProxies []string `yaml:"trusted_proxies"`
+	// IdentityHeaders are extra header names htgate strips from clients and
+	// sets to the authenticated user (Remote-User, X-Remote-User and
+	// X-Forwarded-User always are).
+	IdentityHeaders []string `yaml:"identity_headers"`
+	// CaseSensitivePaths makes rule paths match case-sensitively. Default
+	// false: /ADMIN is protected by a rule for /admin, since many upstreams
+	// (IIS, case-insensitive file systems) would serve it.
+	CaseSensitivePaths bool `yaml:"case_sensitive_paths"`
+	// Limits bounds request headers.
+	Limits Limits `yaml:"limits"`
+	// Timeouts bound slow clients.
+	Timeouts Timeouts `yaml:"timeouts"`
+	// CredentialCache bounds the verified-credential cache.
+	CredentialCache CredentialCache `yaml:"credential_cache"`
+	// ErrorPages customises the responder.
+	ErrorPages ErrorPages `yaml:"error_pages"`
+	// Rules protect paths.
+	Rules []Rule `yaml:"rules"`
+
+	// dir is the directory of the config file; relative paths resolve against it.
+	dir string
+}
+
+// Limits are request header limits, as Apache and nginx keep them.
+type Limits struct {
+	// MaxFieldBytes bounds one header field (name, colon, value). Default 8190 (Apache's LimitRequestFieldSize).
+	MaxFieldBytes int `yaml:"max_field_bytes"`
+	// MaxFields bounds the number of header fields. Default 100 (Apache's LimitRequestFields).
+	MaxFields int `yaml:"max_fields"`
+	// MaxHeaderBytes bounds the whole header block. Default 65536.
+	MaxHeaderBytes int `yaml:"max_header_bytes"`
+}
+
+// Timeouts of the HTTP server.
+type Timeouts struct {
+	// ReadHeader bounds the time to read request headers. Default 10s.
+	ReadHeader time.Duration `yaml:"read_header"`
+	// Read bounds the time to read a whole request, body included. Default 0 (none: uploads may be slow; ReadHeader still applies).
+	Read time.Duration `yaml:"read"`
+	// Write bounds the time to write a response. Default 0 (none: streaming responses and WebSockets must live).
+	Write time.Duration `yaml:"write"`
+	// Idle bounds keep-alive connections waiting for the next request. Default 120s.
+	Idle time.Duration `yaml:"idle"`
+	// Shutdown bounds the graceful shutdown on SIGTERM. Default 30s.
+	Shutdown time.Duration `yaml:"shutdown"`
+}
+
+// CredentialCache bounds the cache of verified credentials.
+type CredentialCache struct {
+	// Size is the number of entries. Default 10000; negative disables the cache.
+	Size int `yaml:"size"`
+	// TTL is how long a verified credential is trusted without re-verifying. Default 5m.
+	TTL time.Duration `yaml:"ttl"`
+}
+
+// ErrorPages customises what visitors see.
+type ErrorPages struct {
+	// TemplatesDir holds html/template files and messages that replace the embedded ones.
+	TemplatesDir string `yaml:"templates_dir"`
+	// Contact is shown on error pages ("contact webmaster@example.com").
+	Contact string `yaml:"contact"`
+}
+
+// Rule protects a path (and optionally a host).
+type Rule struct {
+	// Path is the protected path prefix, matched by whole segments ("/admin" covers "/admin/x", not "/administrator").
+	Path string `yaml:"path"`
+	// Host restricts the rule to one host name. Default: every host.
+	Host string `yaml:"host"`
+	// Realm is shown in the browser's login dialog. Default: Config.Realm.
+	Realm string `yaml:"realm"`
+	// Htpasswd is the credential file (Apache htpasswd format).
+	Htpasswd string `yaml:"htpasswd"`
+	// GroupFile is an Apache group file, needed for Groups.
+	GroupFile string `yaml:"group_file"`
+	// Users may enter (any of them). With Groups and Require empty: every valid user.
+	Users []string `yaml:"users"`
+	// Groups may enter (members of any of them).
+	Groups []string `yaml:"groups"`
+	// Require lists Apache-style Require lines ("valid-user", "user a b", "group g", "ip 10.0.0.0/8", "all granted", "not ip ..."); any of them grants, as Apache's implicit RequireAny.
+	Require []string `yaml:"require"`
+	// PassAuthorization forwards the client's Authorization header upstream. Default false.
+	PassAuthorization bool `yaml:"pass_authorization"`
+}
+
+// Load reads and decodes the YAML file at path, applies defaults and
+// resolves relative paths against the file's directory. It does not
+// validate: call Validate.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	c, err := Parse(data, filepath.Dir(path))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
+}
+
+// maxConfigBytes bounds the size of a config file.
+const maxConfigBytes = 8 << 20
+
+// Parse decodes YAML data strictly; dir is the base for relative paths.
+func Parse(data []byte, dir string) (*Config, error) {
+	if len(data) > maxConfigBytes {
+		return nil, fmt.Errorf("config is larger than %d bytes", maxConfigBytes)
+	}
+	c := &Config{}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("parse YAML: %w", err)
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		return nil, errors.New("parse YAML: more than one document")
+	}
+	c.dir = dir
+	c.ApplyDefaults()
+	return c, nil
+}
+
+// ApplyDefaults fills every zero field with its documented default and
+// resolves relative file paths against the config file's directory.
+func (c *Config) ApplyDefaults() {
+	if c.Listen == "" {
+		c.Listen = "127.0.0.1:8080"
+	}
+	if c.Realm == "" {
+		c.Realm = "Restricted"
+	}
+	if c.LogFormat == "" {
+		c.LogFormat = "json"
+	}
+	if c.Limits.MaxFieldBytes == 0 {
+		c.Limits.MaxFieldBytes = 8190
+	}
+	if c.Limits.MaxFields == 0 {
+		c.Limits.MaxFields = 100
+	}
+	if c.Limits.MaxHeaderBytes == 0 {
+		c.Limits.MaxHeaderBytes = 64 << 10
+	}
+	if c.Timeouts.ReadHeader == 0 {
+		c.Timeouts.ReadHeader = 10 * time.Second
+	}
+	if c.Timeouts.Idle == 0 {
+		c.Timeouts.Idle = 120 * time.Second
+	}
+	if c.Timeouts.Shutdown == 0 {
+		c.Timeouts.Shutdown = 30 * time.Second
+	}
+	if c.CredentialCache.Size == 0 {
+		c.CredentialCache.Size = 10000
+	}
+	if c.CredentialCache.TTL == 0 {
+		c.CredentialCache.TTL = 5 * time.Minute
+	}
+	c.Root = c.resolve(c.Root)
+	c.ErrorPages.TemplatesDir = c.resolve(c.ErrorPages.TemplatesDir)
+	for i := range c.Rules {
+		r := &c.Rules[i]
+		if r.Realm == "" {
+			r.Realm = c.Realm
+		}
+		r.Htpasswd = c.resolve(r.Htpasswd)
+		r.GroupFile = c.resolve(r.GroupFile)
+	}
+}
+
+// AccessLogEnabled reports whether per-request log lines are written.
+func (c *Config) AccessLogEnabled() bool { return c.AccessLog == nil || *c.AccessLog }
+
+func (c *Config) resolve(p string) string {
+	if p == "" || filepath.IsAbs(p) || c.dir == "" {
+		return p
+	}
+	return filepath.Join(c.dir, p)
+}
+
+// Validate returns every problem of the configuration, each naming the
+// field it is about. It has no side effects and touches no file.
+func (c *Config) Validate() []error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	switch {
+	case c.Root == "" && c.Upstream == "":
+		add("root or upstream: one of them is required (a docroot to serve or a URL to proxy to)")
+	case c.Root != "" && c.Upstream != "":
+		add("root and upstream: set only one")
+	}
+	if c.Upstream != "" {
+		u, err := url.Parse(c.Upstream)
+		switch {
+		case err != nil:
+			add("upstream: %w", err)
+		case u.Scheme != "http" && u.Scheme != "https":
+			add("upstream: scheme must be http or https, got %q", u.Scheme)
+		case u.Host == "":
+			add("upstream: %q has no host", c.Upstream)
+		}
+	}
+	if c.LogFormat != "json" && c.LogFormat != "text" {
+		add("log_format: must be json or text, got %q", c.LogFormat)
+	}
+	for i, p := range c.TrustedProxies {
+		if _, err := netip.ParsePrefix(p); err == nil {
+			continue
+		}
+		if _, err := netip.ParseAddr(p); err != nil {
+			add("trusted_proxies[%d]: %q is neither an address nor a CIDR", i, p)
+		}
+	}
+	for i, h := range c.IdentityHeaders {
+		if h == "" || strings.ContainsAny(h, " \t\r\n:") {
+			add("identity_headers[%d]: %q is not a header name", i, h)
+		}
+	}
+	if c.Limits.MaxFieldBytes < 256 || c.Limits.MaxFields < 8 || c.Limits.MaxHeaderBytes < c.Limits.MaxFieldBytes {
+		add("limits: max_field_bytes must be at least 256, max_fields at least 8, and max_header_bytes at least max_field_bytes")
+	}
+	if c.Timeouts.ReadHeader < 0 || c.Timeouts.Read < 0 || c.Timeouts.Write < 0 || c.Timeouts.Idle < 0 || c.Timeouts.Shutdown < 0 {
+		add("timeouts: durations cannot be negative")
+	}
+	seen := map[string]int{}
+	for i, r := range c.Rules {
+		where := fmt.Sprintf("rules[%d]", i)
+		if !strings.HasPrefix(r.Path, "/") {
+			add("%s.path: must start with /, got %q", where, r.Path)
+		}
+		key := strings.ToLower(r.Host) + " " + r.Path
+		if j, dup := seen[key]; dup {
+			add("%s: same host and path as rules[%d]", where, j)
+		}
+		seen[key] = i
+		if r.Htpasswd == "" && needsUser(r) {
+			add("%s.htpasswd: a credential file is required to check users", where)
+		}
+		if len(r.Groups) > 0 && r.GroupFile == "" {
+			add("%s.group_file: required when groups are listed", where)
+		}
+		if strings.ContainsAny(r.Realm, "\r\n") {
+			add("%s.realm: must be one line", where)
+		}
+	}
+	return errs
+}
+
+// needsUser reports whether a rule can only be satisfied by an authenticated user.
+func needsUser(r Rule) bool {
+	if len(r.Users) > 0 || len(r.Groups) > 0 || len(r.Require) == 0 {
+		return true
+	}
+	for _, line := range r.Require {
+		f := strings.Fields(strings.ToLower(line))
+		if len(f) > 0 && f[0] == "not" {
+			f = f[1:]
+		}
+		if len(f) > 0 && (f[0] == "valid-user" || f[0] == "user" || f[0] == "group") {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,132 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/htgate/htgate"
+	"github.com/htgate/htgate/internal/passwd"
+	"github.com/htgate/htgate/internal/policy"
+	"github.com/htgate/htgate/internal/scheme"
+)
+
+// CredentialSource is where a rule's users and password hashes come from
+// (an htpasswd file now; the managed store later).
+type CredentialSource interface {
+	// Current returns the credentials in force and their version, which
+	// changes whenever any user or hash changes. An error means the source
+	// cannot be read now: the gateway fails closed with 500.
+	Current() (Credentials, uint64, error)
+}
+
+// Credentials is one immutable snapshot of a credential source.
+type Credentials interface {
+	// Lookup returns the stored hash of user.
+	Lookup(user string) (hash string, ok bool)
+	// Dummy returns a hash of the same format and cost as the source's
+	// hashes, verified for unknown users so that they cost the same time.
+	Dummy() string
+}
+
+// GroupSource says which groups a user belongs to.
+type GroupSource interface {
+	// Current returns the group memberships in force.
+	Current() (Groups, error)
+}
+
+// Groups is one immutable snapshot of group memberships.
+type Groups interface {
+	// Of returns the groups user belongs to.
+	Of(user string) []string
+}
+
+var errUnknownSource = errors.New("the rule names a source that is not loaded")
+
+// authenticate checks the credentials the request presents against the
+// rule's source (step 5). On failure it sets a 401 with every challenge
+// the rule accepts.
+func (g *Gateway) authenticate(ctx context.Context, p *Policy, rule *policy.Rule, r *http.Request, d *htgate.Decision) (*htgate.Principal, bool) {
+	header, err := scheme.Credentials(r.Header, "Authorization")
+	if err != nil {
+		g.challenge(rule, d, htgate.ReasonLogonFailed, "Authorization header rejected: "+err.Error())
+		return nil, false
+	}
+	if header == "" {
+		g.challenge(rule, d, htgate.ReasonCredentialsMissing, "no Authorization header: credentials needed")
+		return nil, false
+	}
+	if name, _ := scheme.ParseAuthorization(header); name != "basic" {
+		g.challenge(rule, d, htgate.ReasonLogonFailed, "scheme "+quoteScheme(name)+" is not accepted here (accepted: Basic)")
+		return nil, false
+	}
+	creds, err := scheme.ParseBasic(header)
+	if err != nil {
+		g.challenge(rule, d, htgate.ReasonLogonFailed, "malformed Basic credentials: "+err.Error())
+		return nil, false
+	}
+	d.User = creds.User
+	src, ok := p.Credentials[rule.Source]
+	if !ok {
+		d.Refuse(http.StatusInternalServerError, htgate.ReasonServerError, "authn", "credential source "+rule.Source+" is not loaded")
+		return nil, false
+	}
+	snapshot, version, err := src.Current()
+	if err != nil {
+		d.Refuse(http.StatusInternalServerError, htgate.ReasonServerError, "authn", "credential source "+rule.Source+" cannot be read: "+err.Error())
+		g.opts.Logger.ErrorContext(ctx, "credential source unreadable", "source", rule.Source, "err", err, "ref_id", d.RefID)
+		return nil, false
+	}
+	valid, cached, err := g.verify(rule.Source, version, snapshot, creds.User, creds.Password)
+	if err != nil {
+		d.Refuse(http.StatusInternalServerError, htgate.ReasonServerError, "authn", "hash of user "+creds.User+" cannot be verified: "+err.Error())
+		g.opts.Logger.ErrorContext(ctx, "hash unverifiable", "source", rule.Source, "user", creds.User, "err", err, "ref_id", d.RefID)
+		return nil, false
+	}
+	if !valid {
+		// The trace may say which; the client is never told (no user enumeration).
+		g.challenge(rule, d, htgate.ReasonLogonFailed, "user "+creds.User+": unknown user or wrong password in "+rule.Source)
+		return nil, false
+	}
+	if d.Tracing {
+		how := "password verified"
+		if cached {
+			how = "password verified (cached)"
+		}
+		d.Record("authn", htgate.OutcomePass, "Basic: user "+creds.User+" "+how+" against "+rule.Source)
+	}
+	return &htgate.Principal{Name: creds.User, Scheme: "basic"}, true
+}
+
+// verify checks user and password against the snapshot, through the
+// verified-credential cache. An unknown user is verified against the
+// dummy hash, so it costs what a wrong password costs.
+func (g *Gateway) verify(source string, version uint64, creds Credentials, user, password string) (valid, cached bool, err error) {
+	hash, known := creds.Lookup(user)
+	if !known {
+		hash = creds.Dummy()
+	}
+	check := func() (bool, error) {
+		ok, err := passwd.Verify(hash, []byte(password))
+		return ok && known, err
+	}
+	if g.opts.Cache == nil {
+		ok, err := check()
+		return ok, false, err
+	}
+	return g.opts.Cache.Verify(source, version, user, password, check)
+}
+
+// challenge sets a 401 with the rule's challenges.
+func (g *Gateway) challenge(rule *policy.Rule, d *htgate.Decision, reason htgate.Reason, detail string) {
+	d.Refuse(http.StatusUnauthorized, reason, "authn", detail)
+	d.Challenges = append(d.Challenges, scheme.BasicChallenge(rule.Realm))
+}
+
+// quoteScheme keeps an attacker's scheme token short and printable in traces.
+func quoteScheme(s string) string {
+	if len(s) > 32 {
+		s = s[:32] + "…"
+	}
+	return "\"" + s + "\""
+}

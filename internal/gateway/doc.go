@@ -1,0 +1,6 @@
+// Package gateway is the request path of DESIGN §2 as an http.Handler: one
+// file per step (limits, normalize, clientip, match, guard, authn, authz,
+// forward) and one htgate.Decision that travels through and records why.
+// It imports policy, scheme, passwd, respond and upstream; it never imports
+// a store or state driver.
+package gateway

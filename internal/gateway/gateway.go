@@ -1,0 +1,247 @@
+package gateway
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/htgate/htgate"
+	"github.com/htgate/htgate/internal/policy"
+	"github.com/htgate/htgate/internal/respond"
+	"github.com/htgate/htgate/internal/upstream"
+)
+
+// Policy is one immutable generation of what the gateway enforces: the rule
+// table and the credential sources its rules name. A reload builds a new
+// Policy and swaps it in with Gateway.SetPolicy; requests in flight keep
+// the one they started with.
+type Policy struct {
+	// Rules is the rule table.
+	Rules *policy.Table
+	// Credentials maps a rule's Source to its credential source.
+	Credentials map[string]CredentialSource
+	// Groups maps a rule's GroupSource to its group source.
+	Groups map[string]GroupSource
+}
+
+// Options configure a Gateway. Nil fields take the documented default.
+type Options struct {
+	// Backend serves allowed requests (static files or a reverse proxy). Required.
+	Backend upstream.Backend
+	// Responder writes every refusal. Required.
+	Responder *respond.Responder
+	// Limits bound request headers. Zero fields take Apache's defaults.
+	Limits Limits
+	// ClientIP decides the client address. Zero value: the peer, no trusted proxies.
+	ClientIP ClientIP
+	// Cache remembers verified credentials; nil disables caching (every request pays the hash).
+	Cache *CredentialCache
+	// Logger receives the access log (one line per request) and errors. Nil discards.
+	Logger *slog.Logger
+	// AccessLog turns the per-request log line on.
+	AccessLog bool
+	// Now is the clock. Default time.Now.
+	Now func() time.Time
+}
+
+// Gateway is the request path. It is safe for concurrent use.
+type Gateway struct {
+	opts   Options
+	policy atomic.Pointer[Policy]
+	refs   refIDs
+}
+
+// New returns a gateway enforcing p.
+func New(p *Policy, opts Options) *Gateway {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	opts.Limits = opts.Limits.WithDefaults()
+	g := &Gateway{opts: opts, refs: newRefIDs()}
+	g.policy.Store(p)
+	return g
+}
+
+// SetPolicy swaps in a new policy generation (config reload).
+func (g *Gateway) SetPolicy(p *Policy) { g.policy.Store(p) }
+
+// Policy returns the policy generation in force.
+func (g *Gateway) Policy() *Policy { return g.policy.Load() }
+
+// ServeHTTP runs the request path: decide, then forward or refuse.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := g.opts.Now()
+	d := &htgate.Decision{RefID: g.refs.next(), Method: r.Method, Host: r.Host}
+	fwd := g.decide(r.Context(), r, d)
+	rec := &statusRecorder{ResponseWriter: w, refID: d.RefID}
+	if d.Reason.Allowed() {
+		d.Status = http.StatusOK
+		g.opts.Backend.Serve(rec, r, fwd)
+	} else {
+		g.opts.Responder.Refuse(rec, r, d)
+	}
+	if g.opts.AccessLog {
+		g.logAccess(r.Context(), d, rec, g.opts.Now().Sub(start))
+	}
+}
+
+// Decide runs the decision steps of the request path (everything but
+// forwarding) on r and returns the decision. It is what explain shows:
+// the same code the gateway runs, without side effects on the backend.
+func (g *Gateway) Decide(ctx context.Context, r *http.Request) *htgate.Decision {
+	d := &htgate.Decision{RefID: g.refs.next(), Method: r.Method, Host: r.Host, Tracing: true}
+	g.decide(ctx, r, d)
+	if d.Reason.Allowed() {
+		d.Status = http.StatusOK
+	}
+	return d
+}
+
+// decide runs steps 1-6 of DESIGN §2. When it returns, d.Reason is
+// ReasonNone for an allowed request, whose forwarding instructions it
+// returns; otherwise d says how to refuse.
+func (g *Gateway) decide(ctx context.Context, r *http.Request, d *htgate.Decision) upstream.Request {
+	p := g.policy.Load()
+	if !g.checkLimits(r, d) || !g.checkMethod(r, d) {
+		return upstream.Request{}
+	}
+	path, escaped, ok := g.normalize(r, d)
+	if !ok {
+		return upstream.Request{}
+	}
+	g.resolveClient(r, d)
+	rule := g.match(p, r, d)
+	fwd := upstream.Request{Path: path, EscapedPath: escaped, RefID: d.RefID, Client: d.Client, KeepAuthorization: true}
+	if rule == nil {
+		return fwd
+	}
+	fwd.KeepAuthorization = rule.PassAuthorization
+	principal, ok := g.authorize(ctx, p, rule, r, d)
+	if !ok {
+		return upstream.Request{}
+	}
+	if principal != nil {
+		fwd.User = principal.Name
+		fwd.Groups = principal.Groups
+	}
+	return fwd
+}
+
+// checkMethod refuses TRACE (in any letter case): it would echo request
+// headers, credentials included, back to a script.
+func (g *Gateway) checkMethod(r *http.Request, d *htgate.Decision) bool {
+	if strings.EqualFold(r.Method, http.MethodTrace) {
+		d.Refuse(http.StatusMethodNotAllowed, htgate.ReasonMethodNotAllowed, "method", "TRACE is refused everywhere: it would echo credentials")
+		return false
+	}
+	return true
+}
+
+func (g *Gateway) checkLimits(r *http.Request, d *htgate.Decision) bool {
+	status, reason, detail, ok := g.opts.Limits.Check(r)
+	if !ok {
+		d.Refuse(status, reason, "limits", detail)
+		return false
+	}
+	return true
+}
+
+func (g *Gateway) logAccess(ctx context.Context, d *htgate.Decision, rec *statusRecorder, took time.Duration) {
+	attrs := []slog.Attr{
+		slog.String("ref_id", d.RefID),
+		slog.String("method", d.Method),
+		slog.String("path", d.Path),
+		slog.Int("status", rec.Status()),
+		slog.String("client", d.Client.String()),
+		slog.Float64("duration_ms", float64(took.Microseconds())/1000),
+	}
+	if d.Reason != htgate.ReasonNone {
+		attrs = append(attrs, slog.String("reason", string(d.Reason)), slog.String("detail", d.Detail))
+	}
+	if d.User != "" {
+		attrs = append(attrs, slog.String("user", d.User))
+	}
+	if d.Rule != nil {
+		attrs = append(attrs, slog.String("rule", d.Rule.ID))
+	}
+	g.opts.Logger.LogAttrs(ctx, slog.LevelInfo, "request", attrs...)
+}
+
+// statusRecorder remembers the status written through it. Unwrap lets
+// http.ResponseController reach Flush and Hijack (streaming, WebSockets).
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+	refID  string
+}
+
+// RefIDOf returns the reference id of the request whose response w is
+// writing, for backends' error callbacks, which get the gateway's writer:
+// their refusal then carries the same id as the access log. It returns ""
+// for a writer that did not come from the gateway.
+func RefIDOf(w http.ResponseWriter) string {
+	for w != nil {
+		if rec, ok := w.(*statusRecorder); ok {
+			return rec.refID
+		}
+		u, ok := w.(interface{ Unwrap() http.ResponseWriter })
+		if !ok {
+			return ""
+		}
+		w = u.Unwrap()
+	}
+	return ""
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	return s.ResponseWriter.Write(b)
+}
+
+// Flush implements http.Flusher for handlers that assert it directly.
+func (s *statusRecorder) Flush() {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	_ = http.NewResponseController(s.ResponseWriter).Flush()
+}
+
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// Status is the status written, 200 if only a body was written, 0 if nothing.
+func (s *statusRecorder) Status() int { return s.status }
+
+// refIDs makes short reference ids: a random per-process prefix and a
+// counter, unique within a process and unpredictable across processes.
+type refIDs struct {
+	prefix string
+	n      *atomic.Uint64
+}
+
+func newRefIDs() refIDs {
+	var b [5]byte
+	_, _ = rand.Read(b[:])
+	return refIDs{prefix: strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:])), n: new(atomic.Uint64)}
+}
+
+func (r refIDs) next() string {
+	return r.prefix + "-" + strconv.FormatUint(r.n.Add(1), 36)
+}

@@ -1,0 +1,44 @@
+package gateway
+
+import (
+	"net"
+	"net/http"
+	"strings"
+
+	"github.com/htgate/htgate"
+	"github.com/htgate/htgate/internal/policy"
+)
+
+// match finds the rule that protects the request (step 3) and records it.
+func (g *Gateway) match(p *Policy, r *http.Request, d *htgate.Decision) *policy.Rule {
+	host := requestHost(r)
+	rule := p.Rules.Match(host, d.Path)
+	if rule == nil {
+		if d.Tracing {
+			d.Record("match", htgate.OutcomeSkip, "no rule protects "+d.Path+": public")
+		}
+		return nil
+	}
+	d.Rule = rule.Ref()
+	if !d.Tracing {
+		return rule
+	}
+	detail := "rule " + rule.ID + " protects " + rule.Path
+	if rule.Host != "" {
+		detail += " on host " + rule.Host
+	}
+	if rule.Origin != "" {
+		detail += " (" + rule.Origin + ")"
+	}
+	d.Record("match", htgate.OutcomeInfo, detail)
+	return rule
+}
+
+// requestHost is the request's host name, lower-cased, without port.
+func requestHost(r *http.Request) string {
+	h := r.Host
+	if host, _, err := net.SplitHostPort(h); err == nil {
+		h = host
+	}
+	return strings.ToLower(strings.TrimSuffix(h, "."))
+}

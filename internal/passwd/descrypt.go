@@ -1,0 +1,270 @@
+package passwd
+
+import (
+	"crypto/subtle"
+	"fmt"
+)
+
+// Traditional crypt(3) DES (htpasswd -d): 2 salt characters and 11 hash
+// characters of the crypt alphabet, 13 in all. There is no maintained pure-Go
+// implementation, so this file implements it from the algorithm:
+//
+//   - the key is the low 7 bits of each of the first 8 password bytes, each
+//     shifted left by one (the parity bit is zero), zero-padded;
+//   - the 12-bit salt (first character = low 6 bits) perturbs DES's
+//     expansion: for every salt bit i that is set, E-box entries i and i+24
+//     are swapped;
+//   - a zero block is encrypted 25 times with that key and E-box;
+//   - the 64-bit result plus two zero bits is written as 11 characters,
+//     most significant 6 bits first.
+//
+// The DES tables below are those of FIPS 46-3; bit 1 is the most significant
+// bit of a block. The unsalted core is tested against crypto/des, the whole
+// against vectors from perl's and Python's crypt(3) (testdata/vectors.txt).
+
+const desLen = 13
+
+// isDESShape reports whether s looks like a DES crypt hash: 13 characters of
+// the crypt alphabet.
+func isDESShape(s string) bool {
+	return len(s) == desLen && allCrypt64(s)
+}
+
+type desHash struct{ hash string }
+
+func parseDES(hash string) (*desHash, error) {
+	// The last character carries 4 bits of the hash and 2 zero bits, so a
+	// value that is not a multiple of 4 cannot be something crypt(3) wrote
+	// (many 13-character plaintext passwords fail here).
+	if v, _ := cryptValue(hash[desLen-1]); v&3 != 0 {
+		return nil, malformed(FormatDES, "last character cannot end a DES hash")
+	}
+	return &desHash{hash: hash}, nil
+}
+
+func (h *desHash) format() Format { return FormatDES }
+func (h *desHash) cost() int      { return 25 }
+
+func (h *desHash) verify(password []byte) (bool, error) {
+	got, err := hashDES(password, h.hash[:2])
+	if err != nil {
+		return false, err
+	}
+	return subtle.ConstantTimeCompare([]byte(got), []byte(h.hash)) == 1, nil
+}
+
+func (h *desHash) dummy(password []byte) (string, error) {
+	return hashDES(password, randomSalt(2))
+}
+
+// hashDES computes the 13-character crypt(3) DES hash of password with a
+// 2-character salt.
+func hashDES(password []byte, salt string) (string, error) {
+	if len(salt) != 2 {
+		return "", fmt.Errorf("des: salt must be 2 characters")
+	}
+	s0, ok0 := cryptValue(salt[0])
+	s1, ok1 := cryptValue(salt[1])
+	if !ok0 || !ok1 {
+		return "", fmt.Errorf("des: salt must be in the crypt alphabet")
+	}
+	saltBits := uint32(s0) | uint32(s1)<<6
+
+	var key uint64
+	for i := 0; i < 8; i++ {
+		key <<= 8
+		if i < len(password) {
+			key |= uint64(password[i]<<1) & 0xff
+		}
+	}
+
+	e := desE
+	for i := 0; i < 12; i++ {
+		if saltBits>>i&1 != 0 {
+			e[i], e[i+24] = e[i+24], e[i]
+		}
+	}
+
+	sub := desSubkeys(key)
+	var block uint64
+	for i := 0; i < 25; i++ {
+		block = desEncrypt(block, &sub, &e)
+	}
+
+	out := make([]byte, desLen)
+	out[0], out[1] = salt[0], salt[1]
+	for i := 0; i < 11; i++ {
+		shift := 58 - 6*i // 6-bit groups from the most significant end
+		var v uint64
+		if shift >= 0 {
+			v = block >> uint(shift) & 63
+		} else {
+			v = block << uint(-shift) & 63 // the last group: 4 bits and 2 zero bits
+		}
+		out[2+i] = cryptAlphabet[v]
+	}
+	return string(out), nil
+}
+
+// permute maps the bits of in (width bits wide, bit 1 most significant)
+// through table: output bit j is input bit table[j].
+func permute(in uint64, width int, table []byte) uint64 {
+	var out uint64
+	for _, t := range table {
+		out = out<<1 | in>>uint(width-int(t))&1
+	}
+	return out
+}
+
+// desSubkeys derives the 16 round keys (48 bits each) from a 64-bit key.
+func desSubkeys(key uint64) [16]uint64 {
+	var sub [16]uint64
+	cd := permute(key, 64, desPC1[:]) // 56 bits
+	c, d := uint32(cd>>28), uint32(cd&0x0fffffff)
+	for i := 0; i < 16; i++ {
+		for n := 0; n < int(desShifts[i]); n++ {
+			c = (c<<1 | c>>27) & 0x0fffffff
+			d = (d<<1 | d>>27) & 0x0fffffff
+		}
+		sub[i] = permute(uint64(c)<<28|uint64(d), 56, desPC2[:])
+	}
+	return sub
+}
+
+// desEncrypt encrypts one block with the round keys and expansion table e.
+func desEncrypt(block uint64, sub *[16]uint64, e *[48]byte) uint64 {
+	b := permute(block, 64, desIP[:])
+	l, r := uint32(b>>32), uint32(b)
+	for i := 0; i < 16; i++ {
+		l, r = r, l^desF(r, sub[i], e)
+	}
+	return permute(uint64(r)<<32|uint64(l), 64, desFP[:])
+}
+
+// desF is the DES round function.
+func desF(r uint32, k uint64, e *[48]byte) uint32 {
+	x := permute(uint64(r), 32, e[:]) ^ k
+	var s uint32
+	for i := 0; i < 8; i++ {
+		six := byte(x >> uint(42-6*i) & 63)
+		row := six>>4&2 | six&1
+		col := six >> 1 & 15
+		s = s<<4 | uint32(desS[i][row][col])
+	}
+	return uint32(permute(uint64(s), 32, desP[:]))
+}
+
+var desIP = [64]byte{
+	58, 50, 42, 34, 26, 18, 10, 2,
+	60, 52, 44, 36, 28, 20, 12, 4,
+	62, 54, 46, 38, 30, 22, 14, 6,
+	64, 56, 48, 40, 32, 24, 16, 8,
+	57, 49, 41, 33, 25, 17, 9, 1,
+	59, 51, 43, 35, 27, 19, 11, 3,
+	61, 53, 45, 37, 29, 21, 13, 5,
+	63, 55, 47, 39, 31, 23, 15, 7,
+}
+
+var desFP = [64]byte{
+	40, 8, 48, 16, 56, 24, 64, 32,
+	39, 7, 47, 15, 55, 23, 63, 31,
+	38, 6, 46, 14, 54, 22, 62, 30,
+	37, 5, 45, 13, 53, 21, 61, 29,
+	36, 4, 44, 12, 52, 20, 60, 28,
+	35, 3, 43, 11, 51, 19, 59, 27,
+	34, 2, 42, 10, 50, 18, 58, 26,
+	33, 1, 41, 9, 49, 17, 57, 25,
+}
+
+var desE = [48]byte{
+	32, 1, 2, 3, 4, 5,
+	4, 5, 6, 7, 8, 9,
+	8, 9, 10, 11, 12, 13,
+	12, 13, 14, 15, 16, 17,
+	16, 17, 18, 19, 20, 21,
+	20, 21, 22, 23, 24, 25,
+	24, 25, 26, 27, 28, 29,
+	28, 29, 30, 31, 32, 1,
+}
+
+var desP = [32]byte{
+	16, 7, 20, 21, 29, 12, 28, 17,
+	1, 15, 23, 26, 5, 18, 31, 10,
+	2, 8, 24, 14, 32, 27, 3, 9,
+	19, 13, 30, 6, 22, 11, 4, 25,
+}
+
+var desPC1 = [56]byte{
+	57, 49, 41, 33, 25, 17, 9,
+	1, 58, 50, 42, 34, 26, 18,
+	10, 2, 59, 51, 43, 35, 27,
+	19, 11, 3, 60, 52, 44, 36,
+	63, 55, 47, 39, 31, 23, 15,
+	7, 62, 54, 46, 38, 30, 22,
+	14, 6, 61, 53, 45, 37, 29,
+	21, 13, 5, 28, 20, 12, 4,
+}
+
+var desPC2 = [48]byte{
+	14, 17, 11, 24, 1, 5,
+	3, 28, 15, 6, 21, 10,
+	23, 19, 12, 4, 26, 8,
+	16, 7, 27, 20, 13, 2,
+	41, 52, 31, 37, 47, 55,
+	30, 40, 51, 45, 33, 48,
+	44, 49, 39, 56, 34, 53,
+	46, 42, 50, 36, 29, 32,
+}
+
+var desShifts = [16]byte{1, 1, 2, 2, 2, 2, 2, 2, 1, 2, 2, 2, 2, 2, 2, 1}
+
+var desS = [8][4][16]byte{
+	{
+		{14, 4, 13, 1, 2, 15, 11, 8, 3, 10, 6, 12, 5, 9, 0, 7},
+		{0, 15, 7, 4, 14, 2, 13, 1, 10, 6, 12, 11, 9, 5, 3, 8},
+		{4, 1, 14, 8, 13, 6, 2, 11, 15, 12, 9, 7, 3, 10, 5, 0},
+		{15, 12, 8, 2, 4, 9, 1, 7, 5, 11, 3, 14, 10, 0, 6, 13},
+	},
+	{
+		{15, 1, 8, 14, 6, 11, 3, 4, 9, 7, 2, 13, 12, 0, 5, 10},
+		{3, 13, 4, 7, 15, 2, 8, 14, 12, 0, 1, 10, 6, 9, 11, 5},
+		{0, 14, 7, 11, 10, 4, 13, 1, 5, 8, 12, 6, 9, 3, 2, 15},
+		{13, 8, 10, 1, 3, 15, 4, 2, 11, 6, 7, 12, 0, 5, 14, 9},
+	},
+	{
+		{10, 0, 9, 14, 6, 3, 15, 5, 1, 13, 12, 7, 11, 4, 2, 8},
+		{13, 7, 0, 9, 3, 4, 6, 10, 2, 8, 5, 14, 12, 11, 15, 1},
+		{13, 6, 4, 9, 8, 15, 3, 0, 11, 1, 2, 12, 5, 10, 14, 7},
+		{1, 10, 13, 0, 6, 9, 8, 7, 4, 15, 14, 3, 11, 5, 2, 12},
+	},
+	{
+		{7, 13, 14, 3, 0, 6, 9, 10, 1, 2, 8, 5, 11, 12, 4, 15},
+		{13, 8, 11, 5, 6, 15, 0, 3, 4, 7, 2, 12, 1, 10, 14, 9},
+		{10, 6, 9, 0, 12, 11, 7, 13, 15, 1, 3, 14, 5, 2, 8, 4},
+		{3, 15, 0, 6, 10, 1, 13, 8, 9, 4, 5, 11, 12, 7, 2, 14},
+	},
+	{
+		{2, 12, 4, 1, 7, 10, 11, 6, 8, 5, 3, 15, 13, 0, 14, 9},
+		{14, 11, 2, 12, 4, 7, 13, 1, 5, 0, 15, 10, 3, 9, 8, 6},
+		{4, 2, 1, 11, 10, 13, 7, 8, 15, 9, 12, 5, 6, 3, 0, 14},
+		{11, 8, 12, 7, 1, 14, 2, 13, 6, 15, 0, 9, 10, 4, 5, 3},
+	},
+	{
+		{12, 1, 10, 15, 9, 2, 6, 8, 0, 13, 3, 4, 14, 7, 5, 11},
+		{10, 15, 4, 2, 7, 12, 9, 5, 6, 1, 13, 14, 0, 11, 3, 8},
+		{9, 14, 15, 5, 2, 8, 12, 3, 7, 0, 4, 10, 1, 13, 11, 6},
+		{4, 3, 2, 12, 9, 5, 15, 10, 11, 14, 1, 7, 6, 0, 8, 13},
+	},
+	{
+		{4, 11, 2, 14, 15, 0, 8, 13, 3, 12, 9, 7, 5, 10, 6, 1},
+		{13, 0, 11, 7, 4, 9, 1, 10, 14, 3, 5, 12, 2, 15, 8, 6},
+		{1, 4, 11, 13, 12, 3, 7, 14, 10, 15, 6, 8, 0, 5, 9, 2},
+		{6, 11, 13, 8, 1, 4, 10, 7, 9, 5, 0, 15, 14, 2, 3, 12},
+	},
+	{
+		{13, 2, 8, 4, 6, 15, 11, 1, 10, 9, 3, 14, 5, 0, 12, 7},
+		{1, 15, 13, 8, 10, 3, 7, 4, 12, 5, 6, 11, 0, 14, 9, 2},
+		{7, 11, 4, 1, 9, 12, 14, 2, 0, 6, 10, 13, 15, 3, 5, 8},
+		{2, 1, 14, 7, 4, 10, 8, 13, 15, 12, 9, 0, 3, 5, 6, 11},
+	},
+}
