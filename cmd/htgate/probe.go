@@ -1,19 +1,15 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	"github.com/htgate/htgate/internal/probe"
 )
@@ -119,7 +115,7 @@ func runProbe(cmd *cobra.Command, args []string, f probeFlags) error {
 			return usage("--user needs a user name")
 		}
 		if !has {
-			p, err := readPassword(cmd, user)
+			p, err := readPassword(cmd, "Password for "+user+": ")
 			if err != nil {
 				return usage("read the password: %w", err)
 			}
@@ -154,27 +150,4 @@ func writeProbeReport(w io.Writer, rep *probe.Report, asJSON bool) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(rep)
-}
-
-// readPassword asks for the password on the terminal without echo or, when
-// standard input is not a terminal, reads one line from it.
-func readPassword(cmd *cobra.Command, user string) (string, error) {
-	in := cmd.InOrStdin()
-	if file, ok := in.(*os.File); ok && term.IsTerminal(int(file.Fd())) {
-		fmt.Fprintf(cmd.ErrOrStderr(), "Password for %s: ", user)
-		b, err := term.ReadPassword(int(file.Fd()))
-		fmt.Fprintln(cmd.ErrOrStderr())
-		if err != nil {
-			return "", err
-		}
-		return string(b), nil
-	}
-	line, err := bufio.NewReader(in).ReadString('\n')
-	if err != nil && !(errors.Is(err, io.EOF) && line != "") {
-		if errors.Is(err, io.EOF) {
-			return "", errors.New("standard input is empty; give USER:PASSWORD or pipe the password in")
-		}
-		return "", err
-	}
-	return strings.TrimRight(line, "\r\n"), nil
 }

@@ -50,17 +50,24 @@ themselves when they change).`,
 		},
 	}
 	fl := cmd.Flags()
+	addConfigFlags(cmd, &f)
+	fl.StringVar(&f.addr, "addr", "", "listen address (default 127.0.0.1:8080)")
+	fl.StringVar(&f.logFormat, "log-format", "", "log format: json or text (default json)")
+	fl.BoolVar(&f.accessLog, "access-log", true, "write one log line per request")
+	return cmd
+}
+
+// addConfigFlags adds the flags that describe what the gateway enforces,
+// shared by serve and explain.
+func addConfigFlags(cmd *cobra.Command, f *serveFlags) {
+	fl := cmd.Flags()
 	fl.StringVar(&f.configFile, "config", "", "YAML configuration file")
 	fl.StringVar(&f.root, "root", "", "serve this static docroot")
 	fl.StringVar(&f.upstream, "upstream", "", "reverse-proxy to this URL (http or https)")
-	fl.StringVar(&f.addr, "addr", "", "listen address (default 127.0.0.1:8080)")
 	fl.StringArrayVar(&f.protect, "protect", nil, "protect this path prefix (repeatable); needs --htpasswd")
 	fl.StringVar(&f.htpasswd, "htpasswd", "", "htpasswd file for the --protect paths")
 	fl.StringVar(&f.realm, "realm", "", `realm shown in the login dialog (default "Restricted")`)
-	fl.StringVar(&f.logFormat, "log-format", "", "log format: json or text (default json)")
 	fl.StringArrayVar(&f.trustedProxies, "trusted-proxy", nil, "address or CIDR whose X-Forwarded-For is believed (repeatable)")
-	fl.BoolVar(&f.accessLog, "access-log", true, "write one log line per request")
-	return cmd
 }
 
 // buildConfig merges the config file (if any) with the flags; flags win.
@@ -93,7 +100,7 @@ func buildConfig(cmd *cobra.Command, f serveFlags) (*config.Config, error) {
 	if f.realm != "" {
 		cfg.Realm = f.realm
 	}
-	if cmd.Flags().Changed("access-log") {
+	if fl := cmd.Flags().Lookup("access-log"); fl != nil && fl.Changed {
 		v := f.accessLog
 		cfg.AccessLog = &v
 	}

@@ -32,8 +32,25 @@ type App struct {
 }
 
 // Open builds the gateway from cfg and binds its listener; Run serves.
-// cfg must have passed Validate.
 func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*App, error) {
+	a, err := build(ctx, cfg, logger, true)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.listen(); err != nil {
+		a.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+// Build builds the gateway from cfg without listening or watching files:
+// what explain needs to run the gateway's own decision code.
+func Build(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*App, error) {
+	return build(ctx, cfg, logger, false)
+}
+
+func build(ctx context.Context, cfg *config.Config, logger *slog.Logger, watch bool) (*App, error) {
 	if errs := cfg.Validate(); len(errs) > 0 {
 		return nil, fmt.Errorf("invalid configuration: %w", errors.Join(errs...))
 	}
@@ -69,22 +86,24 @@ func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*App, e
 	a.gateway = gateway.New(lp.policy, gateway.Options{
 		Backend:   backend,
 		Responder: responder,
-		Limits: gateway.Limits{
-			MaxFieldBytes:  cfg.Limits.MaxFieldBytes,
-			MaxFields:      cfg.Limits.MaxFields,
-			MaxHeaderBytes: cfg.Limits.MaxHeaderBytes,
-		},
-		ClientIP:  gateway.ClientIP{Trusted: trusted},
+		Limits:    a.limits(),
+		ClientIP:  gateway.ClientIP{Trusted: trusted, Header: cfg.ForwardedHeader},
 		Cache:     cache,
 		Logger:    logger,
 		AccessLog: cfg.AccessLogEnabled(),
 	})
-	a.startWatches(ctx, lp)
+	if watch {
+		a.startWatches(ctx, lp)
+	}
+	return a, nil
+}
 
+// listen binds the listener and builds the HTTP server.
+func (a *App) listen() error {
+	cfg := a.cfg
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
-		a.Close()
-		return nil, fmt.Errorf("listen: %w", err)
+		return fmt.Errorf("listen: %w", err)
 	}
 	a.listener = ln
 	a.server = &http.Server{
@@ -94,9 +113,21 @@ func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*App, e
 		WriteTimeout:      cfg.Timeouts.Write,
 		IdleTimeout:       cfg.Timeouts.Idle,
 		MaxHeaderBytes:    cfg.Limits.MaxHeaderBytes,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		ErrorLog:          slog.NewLogLogger(a.logger.Handler(), slog.LevelWarn),
 	}
-	return a, nil
+	// The limits' listener wrapper sees the raw request framing that
+	// net/http hides (Content-Length with Transfer-Encoding), and sets
+	// the server's MaxHeaderBytes.
+	a.listener = a.limits().Install(a.server, ln)
+	return nil
+}
+
+func (a *App) limits() gateway.Limits {
+	return gateway.Limits{
+		MaxFieldBytes:  a.cfg.Limits.MaxFieldBytes,
+		MaxFields:      a.cfg.Limits.MaxFields,
+		MaxHeaderBytes: a.cfg.Limits.MaxHeaderBytes,
+	}
 }
 
 // backend builds the static file server or the reverse proxy.

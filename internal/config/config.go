@@ -33,6 +33,11 @@ type Config struct {
 	// TrustedProxies lists addresses and CIDRs whose X-Forwarded-For and
 	// Forwarded headers are believed. Default: none.
 	TrustedProxies []string `yaml:"trusted_proxies"`
+	// ForwardedHeader is the header the trusted proxies write with the
+	// client's address: "X-Forwarded-For" (default; nginx, Caddy, Traefik
+	// and HAProxy write it) or "Forwarded" (RFC 7239). The other one is
+	// ignored, so that a client cannot smuggle its own through the proxy.
+	ForwardedHeader string `yaml:"forwarded_header"`
 	// IdentityHeaders are extra header names htgate strips from clients and
 	// sets to the authenticated user (Remote-User, X-Remote-User and
 	// X-Forwarded-User always are).
@@ -168,6 +173,9 @@ func (c *Config) ApplyDefaults() {
 	if c.LogFormat == "" {
 		c.LogFormat = "json"
 	}
+	if c.ForwardedHeader == "" {
+		c.ForwardedHeader = "X-Forwarded-For"
+	}
 	if c.Limits.MaxFieldBytes == 0 {
 		c.Limits.MaxFieldBytes = 8190
 	}
@@ -202,6 +210,9 @@ func (c *Config) ApplyDefaults() {
 		r.Htpasswd = c.resolve(r.Htpasswd)
 		r.GroupFile = c.resolve(r.GroupFile)
 	}
+	// Paths are resolved once; later additions (command-line flags) are
+	// relative to the working directory.
+	c.dir = ""
 }
 
 // AccessLogEnabled reports whether per-request log lines are written.
@@ -246,6 +257,9 @@ func (c *Config) Validate() []error {
 		if _, err := netip.ParseAddr(p); err != nil {
 			add("trusted_proxies[%d]: %q is neither an address nor a CIDR", i, p)
 		}
+	}
+	if h := strings.ToLower(c.ForwardedHeader); h != "x-forwarded-for" && h != "forwarded" {
+		add("forwarded_header: must be X-Forwarded-For or Forwarded, got %q", c.ForwardedHeader)
 	}
 	for i, h := range c.IdentityHeaders {
 		if h == "" || strings.ContainsAny(h, " \t\r\n:") {

@@ -71,7 +71,7 @@ func tracer(d *htgate.Decision) func(string, policy.Result) {
 		switch res {
 		case policy.Granted:
 			outcome = htgate.OutcomePass
-		case policy.Denied, policy.DeniedNoUser:
+		case policy.Denied:
 			outcome = htgate.OutcomeFail
 		}
 		d.Record("require", outcome, detail)

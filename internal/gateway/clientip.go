@@ -359,7 +359,11 @@ func isTokenChar(c byte) bool {
 	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
 		return true
 	}
-	return strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0
+	switch c {
+	case '!', '#', '$', '%', '&', '\'', '*', '+', '-', '.', '^', '_', '`', '|', '~':
+		return true
+	}
+	return false
 }
 
 // unquote reads the quoted-string at the start of s (which starts with a
@@ -394,10 +398,13 @@ func unquote(s string) (val, rest string, ok bool) {
 	return "", "", false
 }
 
+// trimOWS removes spaces and tabs around s.
 func trimOWS(s string) string {
-	return strings.TrimRight(trimOWSLeft(s), " \t")
-}
-
-func trimOWSLeft(s string) string {
-	return strings.TrimLeft(s, " \t")
+	for s != "" && (s[0] == ' ' || s[0] == '\t') {
+		s = s[1:]
+	}
+	for s != "" && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
+		s = s[:len(s)-1]
+	}
+	return s
 }

@@ -87,6 +87,10 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		d.Status = http.StatusOK
 		g.opts.Backend.Serve(rec, r, fwd)
 	} else {
+		if d.Status == http.StatusBadRequest {
+			// The connection's framing may be in doubt: do not reuse it.
+			rec.Header().Set("Connection", "close")
+		}
 		g.opts.Responder.Refuse(rec, r, d)
 	}
 	if g.opts.AccessLog {

@@ -3,6 +3,7 @@ package gateway
 import (
 	"errors"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -29,6 +30,10 @@ var (
 	// ErrInvalidUTF8: the decoded path is not valid UTF-8; this includes
 	// overlong forms such as %C0%AE for "." and %C0%AF for "/", and surrogates.
 	ErrInvalidUTF8 = errors.New("invalid UTF-8 (or overlong encoding)")
+	// ErrDotParams: a "." or ".." segment with ;parameters ("/..;/admin"):
+	// Tomcat reads it as a dot segment, other servers as a name, so the
+	// matcher and the upstream could disagree.
+	ErrDotParams = errors.New("dot segment with ;parameters")
 )
 
 // PathError is the error NormalizePath returns. It never quotes the path
@@ -78,6 +83,9 @@ func NormalizePath(raw string) (string, error) {
 		return "", &PathError{Offset: 0, Err: ErrNotAbsolute}
 	}
 	if isCanonical(raw) {
+		if err := checkDotParams(raw); err != nil {
+			return "", err
+		}
 		return raw, nil
 	}
 	var stack [stackPath]byte
@@ -89,7 +97,30 @@ func NormalizePath(raw string) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	if err := checkDotParams(string(buf)); err != nil {
+		return "", err
+	}
 	return string(resolveDots(buf)), nil
+}
+
+// checkDotParams refuses a segment whose part before ";" is "." or "..".
+// It runs on the decoded path, before dot segments are resolved.
+func checkDotParams(p string) error {
+	if strings.IndexByte(p, ';') < 0 {
+		return nil
+	}
+	start := 0
+	for i := 0; i <= len(p); i++ {
+		if i < len(p) && p[i] != '/' {
+			continue
+		}
+		seg := p[start:i]
+		if k := strings.IndexByte(seg, ';'); k >= 0 && (seg[:k] == "." || seg[:k] == "..") {
+			return &PathError{Offset: start, Err: ErrDotParams}
+		}
+		start = i + 1
+	}
+	return nil
 }
 
 // isCanonical reports whether raw (which starts with "/") needs neither

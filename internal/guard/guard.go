@@ -247,7 +247,7 @@ func (g *Guard) judge(ctx context.Context, k keys, bans []state.Ban) (Verdict, e
 	_, client, user, _ := parseKey(worst.Key)
 	return Verdict{
 		Status:     g.p.AnswerStatus,
-		Reason:     htgate.ReasonLockedOut,
+		Reason:     htgate.ReasonTooManyRequests,
 		RetryAfter: max(worst.Until.Sub(g.now()), 0),
 		Key:        kind,
 		Until:      worst.Until,

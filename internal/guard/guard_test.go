@@ -109,12 +109,12 @@ func TestPolicy(t *testing.T) {
 				fail(a1, "alice", 4),
 				check(a1, "alice", "allowed"),
 				fail(a1, "alice", 1),
-				check(a1, "alice", "429 locked_out client+user 300s level 1"),
+				check(a1, "alice", "429 too_many_requests client+user 300s level 1"),
 				check(a1, "bob", "allowed"),
 				check(a2, "alice", "allowed"),
 				check(a1, "", "allowed"),
 				wait(time.Minute),
-				check(a1, "alice", "429 locked_out client+user 240s level 1"),
+				check(a1, "alice", "429 too_many_requests client+user 240s level 1"),
 			},
 		},
 		{
@@ -122,7 +122,7 @@ func TestPolicy(t *testing.T) {
 			steps: []step{
 				fail(a1, "alice", 5),
 				wait(5*time.Minute - time.Second),
-				check(a1, "alice", "429 locked_out client+user 1s level 1"),
+				check(a1, "alice", "429 too_many_requests client+user 1s level 1"),
 				wait(time.Second),
 				check(a1, "alice", "allowed"),
 			},
@@ -132,23 +132,23 @@ func TestPolicy(t *testing.T) {
 			policy: Policy{MaxBanTime: 30 * time.Minute},
 			steps: []step{
 				fail(a1, "alice", 5),
-				check(a1, "alice", "429 locked_out client+user 300s level 1"),
+				check(a1, "alice", "429 too_many_requests client+user 300s level 1"),
 				wait(5 * time.Minute),
 				// The window (10m) is still open: one more failure bans again.
 				fail(a1, "alice", 1),
-				check(a1, "alice", "429 locked_out client+user 600s level 2"),
+				check(a1, "alice", "429 too_many_requests client+user 600s level 2"),
 				wait(10 * time.Minute),
 				// A new window needs the full count again.
 				fail(a1, "alice", 4),
 				check(a1, "alice", "allowed"),
 				fail(a1, "alice", 1),
-				check(a1, "alice", "429 locked_out client+user 1200s level 3"),
+				check(a1, "alice", "429 too_many_requests client+user 1200s level 3"),
 				wait(20 * time.Minute),
 				fail(a1, "alice", 5),
-				check(a1, "alice", "429 locked_out client+user 1800s level 4"),
+				check(a1, "alice", "429 too_many_requests client+user 1800s level 4"),
 				wait(30 * time.Minute),
 				fail(a1, "alice", 5),
-				check(a1, "alice", "429 locked_out client+user 1800s level 5"),
+				check(a1, "alice", "429 too_many_requests client+user 1800s level 5"),
 			},
 		},
 		{
@@ -157,7 +157,7 @@ func TestPolicy(t *testing.T) {
 				fail(a1, "alice", 5),
 				wait(5*time.Minute + 24*time.Hour),
 				fail(a1, "alice", 5),
-				check(a1, "alice", "429 locked_out client+user 300s level 1"),
+				check(a1, "alice", "429 too_many_requests client+user 300s level 1"),
 			},
 		},
 		{
@@ -166,8 +166,8 @@ func TestPolicy(t *testing.T) {
 				fail(a1, "u1", 4), fail(a1, "u2", 4), fail(a1, "u3", 4), fail(a1, "u4", 4), fail(a1, "u5", 3),
 				check(a1, "new", "allowed"),
 				fail(a1, "u6", 1),
-				check(a1, "new", "429 locked_out client 300s level 1"),
-				check(a1, "", "429 locked_out client 300s level 1"),
+				check(a1, "new", "429 too_many_requests client 300s level 1"),
+				check(a1, "", "429 too_many_requests client 300s level 1"),
 				check(a2, "u1", "allowed"),
 			},
 		},
@@ -177,7 +177,7 @@ func TestPolicy(t *testing.T) {
 				fail("203.0.113.1", "alice", 3), fail("203.0.113.2", "alice", 3), fail("203.0.113.3", "alice", 3),
 				check(a1, "alice", "allowed"),
 				fail("203.0.113.4", "alice", 1),
-				check(a1, "alice", "429 locked_out user 300s level 1"),
+				check(a1, "alice", "429 too_many_requests user 300s level 1"),
 				check(a1, "bob", "allowed"),
 				check(a1, "", "allowed"),
 			},
@@ -189,8 +189,8 @@ func TestPolicy(t *testing.T) {
 				wait(time.Hour),
 				fail(a1, "alice", 4), fail(a2, "alice", 4), fail("203.0.113.9", "alice", 2),
 				check(a3, "alice", "allowed (trusted)"),
-				check(a1, "alice", "429 locked_out user 300s level 1"),
-				check("203.0.113.10", "alice", "429 locked_out user 300s level 1"),
+				check(a1, "alice", "429 too_many_requests user 300s level 1"),
+				check("203.0.113.10", "alice", "429 too_many_requests user 300s level 1"),
 			},
 		},
 		{
@@ -199,7 +199,7 @@ func TestPolicy(t *testing.T) {
 				ok(a3, "alice"),
 				wait(24 * time.Hour),
 				fail(a1, "alice", 4), fail(a2, "alice", 4), fail("203.0.113.9", "alice", 2),
-				check(a3, "alice", "429 locked_out user 300s level 1"),
+				check(a3, "alice", "429 too_many_requests user 300s level 1"),
 			},
 		},
 		{
@@ -207,10 +207,10 @@ func TestPolicy(t *testing.T) {
 			steps: []step{
 				ok(a3, "alice"),
 				fail(a3, "alice", 5),
-				check(a3, "alice", "429 locked_out client+user 300s level 1"),
+				check(a3, "alice", "429 too_many_requests client+user 300s level 1"),
 				wait(time.Minute),
 				fail(a3, "bob", 4), fail(a3, "carol", 4), fail(a3, "dave", 4), fail(a3, "erin", 3),
-				check(a3, "alice", "429 locked_out client 300s level 1"),
+				check(a3, "alice", "429 too_many_requests client 300s level 1"),
 			},
 		},
 		{
@@ -219,7 +219,7 @@ func TestPolicy(t *testing.T) {
 			steps: []step{
 				ok(a3, "alice"),
 				fail(a1, "alice", 4), fail(a2, "alice", 4), fail("203.0.113.9", "alice", 2),
-				check(a3, "alice", "429 locked_out user 300s level 1"),
+				check(a3, "alice", "429 too_many_requests user 300s level 1"),
 			},
 		},
 		{
@@ -230,7 +230,7 @@ func TestPolicy(t *testing.T) {
 				check("10.1.2.3", "alice", "allowed"),
 				check(a1, "alice", "allowed"), // the user's count did not grow
 				fail(a1, "alice", 4), fail(a2, "alice", 4), fail("203.0.113.9", "alice", 2),
-				check(a1, "alice", "429 locked_out user 300s level 1"),
+				check(a1, "alice", "429 too_many_requests user 300s level 1"),
 				check("10.1.2.3", "alice", "allowed"), // a banned user from an allow-listed address
 			},
 		},
@@ -242,7 +242,7 @@ func TestPolicy(t *testing.T) {
 				fail(a1, "alice", 4),
 				check(a1, "alice", "allowed"),
 				fail(a1, "alice", 1),
-				check(a1, "alice", "429 locked_out client+user 300s level 1"),
+				check(a1, "alice", "429 too_many_requests client+user 300s level 1"),
 			},
 		},
 		{
@@ -251,7 +251,7 @@ func TestPolicy(t *testing.T) {
 				fail(a1, "alice", 4), fail(a2, "alice", 4),
 				ok(a3, "alice"),
 				fail("203.0.113.9", "alice", 2),
-				check("203.0.113.10", "alice", "429 locked_out user 300s level 1"),
+				check("203.0.113.10", "alice", "429 too_many_requests user 300s level 1"),
 			},
 		},
 		{
@@ -260,8 +260,8 @@ func TestPolicy(t *testing.T) {
 				fail(a1, "", 19),
 				check(a1, "", "allowed"),
 				fail(a1, "", 1),
-				check(a1, "", "429 locked_out client 300s level 1"),
-				check(a1, "alice", "429 locked_out client 300s level 1"),
+				check(a1, "", "429 too_many_requests client 300s level 1"),
+				check(a1, "alice", "429 too_many_requests client 300s level 1"),
 			},
 		},
 		{
@@ -269,7 +269,7 @@ func TestPolicy(t *testing.T) {
 			steps: []step{
 				fail("2001:db8::1", "u1", 4), fail("2001:db8::2", "u2", 4), fail("2001:db8::3", "u3", 4),
 				fail("2001:db8::4", "u4", 4), fail("2001:db8::5", "u5", 4),
-				check("2001:db8::ffff:1", "x", "429 locked_out client 300s level 1"),
+				check("2001:db8::ffff:1", "x", "429 too_many_requests client 300s level 1"),
 				check("2001:db8:0:1::1", "x", "allowed"),
 			},
 		},
@@ -285,7 +285,7 @@ func TestPolicy(t *testing.T) {
 			name: "an IPv4-mapped address is the IPv4 address",
 			steps: []step{
 				fail("::ffff:192.0.2.1", "alice", 5),
-				check(a1, "alice", "429 locked_out client+user 300s level 1"),
+				check(a1, "alice", "429 too_many_requests client+user 300s level 1"),
 			},
 		},
 		{
@@ -293,7 +293,7 @@ func TestPolicy(t *testing.T) {
 			policy: Policy{AnswerStatus: http.StatusUnauthorized},
 			steps: []step{
 				fail(a1, "alice", 5),
-				check(a1, "alice", "401 locked_out client+user 300s level 1"),
+				check(a1, "alice", "401 too_many_requests client+user 300s level 1"),
 			},
 		},
 		{
@@ -309,7 +309,7 @@ func TestPolicy(t *testing.T) {
 			name: "long user names are hashed and still told apart",
 			steps: []step{
 				fail(a1, long+"a", 5),
-				check(a1, long+"a", "429 locked_out client+user 300s level 1"),
+				check(a1, long+"a", "429 too_many_requests client+user 300s level 1"),
 				check(a1, long+"b", "allowed"),
 			},
 		},
@@ -319,7 +319,7 @@ func TestPolicy(t *testing.T) {
 				fail(a1, "alice", 5), // pair: 5m
 				wait(time.Minute),
 				fail(a1, "bob", 15), // client: 20 failures now, 5m from here
-				check(a1, "alice", "429 locked_out client 300s level 1"),
+				check(a1, "alice", "429 too_many_requests client 300s level 1"),
 			},
 		},
 		{
@@ -410,7 +410,7 @@ func TestVerdictDetail(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Verdict{
-		Status: 429, Reason: htgate.ReasonLockedOut, RetryAfter: 5 * time.Minute,
+		Status: 429, Reason: htgate.ReasonTooManyRequests, RetryAfter: 5 * time.Minute,
 		Key: KeyClientUser, Until: statetest.Start().Add(5 * time.Minute), Level: 1,
 		Detail: "user alice at 192.0.2.1 is locked out until 2026-01-02T03:09:05Z (ban level 1)",
 	}
@@ -844,7 +844,7 @@ func TestEnterWaits(t *testing.T) {
 		if err := att.Failure(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if got, want := summary(<-done), "429 locked_out client+user 300s level 1"; got != want {
+		if got, want := summary(<-done), "429 too_many_requests client+user 300s level 1"; got != want {
 			t.Errorf("waiting Enter = %q, want %q", got, want)
 		}
 	})

@@ -92,8 +92,9 @@ var ErrNotHtpasswd = errors.New("not a valid htpasswd file")
 // order, line endings, other users). Each entry for user is replaced (as
 // Apache's htpasswd does, so that no stale duplicate survives), keeping its
 // line ending; if there is none the entry is appended, after adding a final
-// line feed to the content if it lacked one. found reports whether an entry
-// was replaced.
+// line feed to the content if it lacked one (and a blank line if the last
+// line ends with a backslash, which Apache would read as a continuation).
+// found reports whether an entry was replaced.
 //
 // Lines are matched like Apache's htpasswd does: leading white space is
 // skipped, blank lines and '#' comments are kept, and the user name is the
@@ -113,6 +114,11 @@ func UpdateHtpasswd(data []byte, user, hash string) (out []byte, found bool, err
 	if len(out) > 0 && out[len(out)-1] != '\n' {
 		out = append(out, '\n')
 	}
+	if bytes.HasSuffix(bytes.TrimRight(out, "\r\n"), []byte{'\\'}) {
+		// The last line ends with a backslash, which Apache reads as a
+		// continuation: a blank line keeps it from swallowing the record.
+		out = append(out, '\n')
+	}
 	return append(out, record+"\n"...), false, nil
 }
 
@@ -123,10 +129,14 @@ func DeleteHtpasswdUser(data []byte, user string) (out []byte, found bool, err e
 	return editHtpasswd(data, user, func([]byte) []byte { return nil })
 }
 
-// checkEntry refuses user names and hashes that would break the file.
+// checkEntry refuses user names and hashes that would break the file or
+// that no reader could ever match (a name starting with white space or '#').
 func checkEntry(user, hash string) error {
 	if strings.ContainsAny(user, ":\r\n\x00") {
 		return fmt.Errorf("user name %q: must not contain ':', CR, LF or NUL", user)
+	}
+	if user == "" || isSpace(rune(user[0])) || user[0] == '#' {
+		return fmt.Errorf("user name %q: must not be empty or start with white space or '#'", user)
 	}
 	if hash == "" || strings.ContainsAny(hash, ":\r\n\x00") {
 		return errors.New("hash must be non-empty and contain no ':', CR, LF or NUL")
