@@ -8,5 +8,6 @@ func commands() []*cobra.Command {
 		newServeCmd(),
 		newExplainCmd(),
 		newProbeCmd(),
+		newHtpasswdCmd(),
 	}
 }

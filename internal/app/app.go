@@ -9,8 +9,10 @@ import (
 	"net/http"
 	"net/url"
 	"sync"
+	"time"
 
 	"github.com/htgate/htgate"
+	"github.com/htgate/htgate/internal/audit"
 	"github.com/htgate/htgate/internal/config"
 	"github.com/htgate/htgate/internal/gateway"
 	"github.com/htgate/htgate/internal/respond"
@@ -26,6 +28,9 @@ type App struct {
 	responder *respond.Responder
 	server    *http.Server
 	listener  net.Listener
+	prot      *protection
+	ops       *http.Server
+	opsLn     net.Listener
 
 	mu          sync.Mutex
 	stopWatches context.CancelFunc
@@ -76,6 +81,11 @@ func build(ctx context.Context, cfg *config.Config, logger *slog.Logger, watch b
 	if err != nil {
 		return nil, fmt.Errorf("trusted_proxies: %w", err)
 	}
+	prot, err := buildProtection(cfg, audit.LogSink{Logger: logger})
+	if err != nil {
+		return nil, err
+	}
+	a.prot = prot
 	var cache *gateway.CredentialCache
 	if cfg.CredentialCache.Size > 0 {
 		cache, err = gateway.NewCredentialCache(cfg.CredentialCache.Size, cfg.CredentialCache.TTL, nil)
@@ -83,7 +93,7 @@ func build(ctx context.Context, cfg *config.Config, logger *slog.Logger, watch b
 			return nil, fmt.Errorf("credential cache: %w", err)
 		}
 	}
-	a.gateway = gateway.New(lp.policy, gateway.Options{
+	opts := gateway.Options{
 		Backend:   backend,
 		Responder: responder,
 		Limits:    a.limits(),
@@ -91,9 +101,20 @@ func build(ctx context.Context, cfg *config.Config, logger *slog.Logger, watch b
 		Cache:     cache,
 		Logger:    logger,
 		AccessLog: cfg.AccessLogEnabled(),
-	})
+		Failures:  prot.metrics,
+	}
+	if prot.guard != nil {
+		opts.Guard = prot.guard
+	}
+	if prot.limiter != nil {
+		opts.Limiter, opts.LimitStatus = prot.limiter, prot.status
+	}
+	a.gateway = gateway.New(lp.policy, opts)
 	if watch {
 		a.startWatches(ctx, lp)
+		if prot.guard != nil {
+			go prot.guard.Run(ctx, sweepInterval)
+		}
 	}
 	return a, nil
 }
@@ -119,7 +140,24 @@ func (a *App) listen() error {
 	// net/http hides (Content-Length with Transfer-Encoding), and sets
 	// the server's MaxHeaderBytes.
 	a.listener = a.limits().Install(a.server, ln)
+	if cfg.MetricsListen != "" {
+		ol, err := net.Listen("tcp", cfg.MetricsListen)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("metrics_listen: %w", err)
+		}
+		a.opsLn = ol
+		a.ops = &http.Server{Handler: a.opsHandler(), ReadHeaderTimeout: 10 * time.Second}
+	}
 	return nil
+}
+
+// OpsAddr is the address of the operations listener, nil when there is none.
+func (a *App) OpsAddr() net.Addr {
+	if a.opsLn == nil {
+		return nil
+	}
+	return a.opsLn.Addr()
 }
 
 func (a *App) limits() gateway.Limits {
@@ -190,8 +228,16 @@ func (a *App) Gateway() *gateway.Gateway { return a.gateway }
 // returns.
 func (a *App) Run(ctx context.Context) error {
 	a.logger.Info("htgate listening", "addr", a.listener.Addr().String(), "rules", len(a.cfg.Rules), "root", a.cfg.Root, "upstream", a.cfg.Upstream)
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- a.server.Serve(a.listener) }()
+	if a.ops != nil {
+		a.logger.Info("operations listener", "addr", a.opsLn.Addr().String(), "paths", "/metrics /healthz /readyz /lockouts")
+		go func() {
+			if err := a.ops.Serve(a.opsLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errc <- err
+			}
+		}()
+	}
 	select {
 	case err := <-errc:
 		a.Close()
@@ -202,6 +248,9 @@ func (a *App) Run(ctx context.Context) error {
 	sctx, cancel := context.WithTimeout(context.Background(), a.cfg.Timeouts.Shutdown)
 	defer cancel()
 	err := a.server.Shutdown(sctx)
+	if a.ops != nil {
+		_ = a.ops.Shutdown(sctx)
+	}
 	a.Close()
 	if err != nil {
 		return fmt.Errorf("shutdown: %w", err)

@@ -54,6 +54,14 @@ type Config struct {
 	CredentialCache CredentialCache `yaml:"credential_cache"`
 	// ErrorPages customises the responder.
 	ErrorPages ErrorPages `yaml:"error_pages"`
+	// Guard is the brute-force protection (on by default).
+	Guard Guard `yaml:"guard"`
+	// ClientLimits bound each client's concurrent requests and rate (off by default).
+	ClientLimits ClientLimits `yaml:"client_limits"`
+	// MetricsListen is the address of the operations listener: /metrics
+	// (Prometheus), /healthz, /readyz and /lockouts. Default: none. Keep it
+	// on loopback: lockouts can be cleared there (only by loopback clients).
+	MetricsListen string `yaml:"metrics_listen"`
 	// Rules protect paths.
 	Rules []Rule `yaml:"rules"`
 
@@ -99,6 +107,50 @@ type ErrorPages struct {
 	TemplatesDir string `yaml:"templates_dir"`
 	// Contact is shown on error pages ("contact webmaster@example.com").
 	Contact string `yaml:"contact"`
+}
+
+// Guard configures the brute-force protection. Zero fields take the
+// defaults (in the range fail2ban and Authelia use); a negative number
+// turns that count off.
+type Guard struct {
+	// Disabled turns the guard off. Default false: it is on.
+	Disabled bool `yaml:"disabled"`
+	// MaxFailuresPerClientUser bans an (address, user) pair. Default 5.
+	MaxFailuresPerClientUser int `yaml:"max_failures_per_client_user"`
+	// MaxFailuresPerClient bans an address, whatever the user names. Default 20.
+	MaxFailuresPerClient int `yaml:"max_failures_per_client"`
+	// MaxFailuresPerUser bans a user name across addresses (slow, distributed guessing). Default 10.
+	MaxFailuresPerUser int `yaml:"max_failures_per_user"`
+	// FindTime is the window failures are counted in. Default 10m.
+	FindTime time.Duration `yaml:"find_time"`
+	// BanTime is the first ban; it doubles on each repeat offence. Default 5m.
+	BanTime time.Duration `yaml:"ban_time"`
+	// MaxBanTime caps the ban. Default 24h.
+	MaxBanTime time.Duration `yaml:"max_ban_time"`
+	// TrustedSuccessWindow: a user name ban does not apply to an address
+	// that logged in as that user within this window. Default 24h.
+	TrustedSuccessWindow time.Duration `yaml:"trusted_success_window"`
+	// AllowList lists addresses and CIDRs that are never banned. Default none.
+	AllowList []string `yaml:"allow_list"`
+	// AnswerStatus is 429 (default) or 401, for clients that only understand 401.
+	AnswerStatus int `yaml:"answer_status"`
+	// MaxKeys bounds the memory of the failure counters and bans. Default 200000 each.
+	MaxKeys int `yaml:"max_keys"`
+}
+
+// ClientLimits are per-client limits in the spirit of IIS Dynamic IP
+// Restrictions. Both limits are off by default.
+type ClientLimits struct {
+	// MaxConcurrent bounds requests in flight per client address. Default 0: no limit.
+	MaxConcurrent int `yaml:"max_concurrent"`
+	// RatePerSecond bounds the request rate per client address. Default 0: no limit.
+	RatePerSecond float64 `yaml:"rate_per_second"`
+	// Burst is the number of requests allowed at once above the rate. Default: max(1, rate).
+	Burst int `yaml:"burst"`
+	// AllowList lists addresses and CIDRs without limits.
+	AllowList []string `yaml:"allow_list"`
+	// Status answers a client over its limits: 429 (default) or 503.
+	Status int `yaml:"status"`
 }
 
 // Rule protects a path (and optionally a host).
@@ -250,14 +302,6 @@ func (c *Config) Validate() []error {
 	if c.LogFormat != "json" && c.LogFormat != "text" {
 		add("log_format: must be json or text, got %q", c.LogFormat)
 	}
-	for i, p := range c.TrustedProxies {
-		if _, err := netip.ParsePrefix(p); err == nil {
-			continue
-		}
-		if _, err := netip.ParseAddr(p); err != nil {
-			add("trusted_proxies[%d]: %q is neither an address nor a CIDR", i, p)
-		}
-	}
 	if h := strings.ToLower(c.ForwardedHeader); h != "x-forwarded-for" && h != "forwarded" {
 		add("forwarded_header: must be X-Forwarded-For or Forwarded, got %q", c.ForwardedHeader)
 	}
@@ -271,6 +315,23 @@ func (c *Config) Validate() []error {
 	}
 	if c.Timeouts.ReadHeader < 0 || c.Timeouts.Read < 0 || c.Timeouts.Write < 0 || c.Timeouts.Idle < 0 || c.Timeouts.Shutdown < 0 {
 		add("timeouts: durations cannot be negative")
+	}
+	if s := c.Guard.AnswerStatus; s != 0 && s != 401 && s != 429 {
+		add("guard.answer_status: must be 429 or 401, got %d", s)
+	}
+	if s := c.ClientLimits.Status; s != 0 && s != 429 && s != 503 {
+		add("client_limits.status: must be 429 or 503, got %d", s)
+	}
+	if c.ClientLimits.MaxConcurrent < 0 || c.ClientLimits.RatePerSecond < 0 || c.ClientLimits.Burst < 0 {
+		add("client_limits: values cannot be negative")
+	}
+	for _, l := range []struct {
+		name string
+		list []string
+	}{{"trusted_proxies", c.TrustedProxies}, {"guard.allow_list", c.Guard.AllowList}, {"client_limits.allow_list", c.ClientLimits.AllowList}} {
+		if _, err := ParsePrefixes(l.list); err != nil {
+			add("%s%w", l.name, err)
+		}
 	}
 	seen := map[string]int{}
 	for i, r := range c.Rules {
@@ -311,4 +372,23 @@ func needsUser(r Rule) bool {
 		}
 	}
 	return false
+}
+
+// ParsePrefixes parses addresses ("10.1.2.3", "::1") and CIDRs
+// ("10.0.0.0/8") into prefixes; an address becomes a one-address prefix.
+func ParsePrefixes(list []string) ([]netip.Prefix, error) {
+	out := make([]netip.Prefix, 0, len(list))
+	for i, s := range list {
+		if p, err := netip.ParsePrefix(s); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(s)
+		if err != nil {
+			return nil, fmt.Errorf("[%d]: %q is neither an address nor a CIDR", i, s)
+		}
+		a = a.Unmap()
+		out = append(out, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return out, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/netip"
 
 	"github.com/htgate/htgate"
 	"github.com/htgate/htgate/internal/passwd"
@@ -46,7 +47,7 @@ var errUnknownSource = errors.New("the rule names a source that is not loaded")
 // authenticate checks the credentials the request presents against the
 // rule's source (step 5). On failure it sets a 401 with every challenge
 // the rule accepts.
-func (g *Gateway) authenticate(ctx context.Context, p *Policy, rule *policy.Rule, r *http.Request, d *htgate.Decision) (*htgate.Principal, bool) {
+func (g *Gateway) authenticate(ctx context.Context, dry bool, p *Policy, rule *policy.Rule, r *http.Request, d *htgate.Decision) (*htgate.Principal, bool) {
 	header, err := scheme.Credentials(r.Header, "Authorization")
 	if err != nil {
 		g.challenge(rule, d, htgate.ReasonLogonFailed, "Authorization header rejected: "+err.Error())
@@ -62,10 +63,22 @@ func (g *Gateway) authenticate(ctx context.Context, p *Policy, rule *policy.Rule
 	}
 	creds, err := scheme.ParseBasic(header)
 	if err != nil {
+		if !g.checkGuard(ctx, rule, d, "") {
+			return nil, false
+		}
 		g.challenge(rule, d, htgate.ReasonLogonFailed, "malformed Basic credentials: "+err.Error())
+		if g.opts.Guard != nil && !dry {
+			// Counted against the client only: there is no trustworthy user name.
+			if err := g.opts.Guard.Failure(ctx, d.Client, ""); err != nil {
+				g.opts.Logger.ErrorContext(ctx, "guard could not record a failure", "err", err, "ref_id", d.RefID)
+			}
+		}
 		return nil, false
 	}
 	d.User = creds.User
+	if !g.checkGuard(ctx, rule, d, creds.User) {
+		return nil, false
+	}
 	src, ok := p.Credentials[rule.Source]
 	if !ok {
 		d.Refuse(http.StatusInternalServerError, htgate.ReasonServerError, "authn", "credential source "+rule.Source+" is not loaded")
@@ -77,7 +90,12 @@ func (g *Gateway) authenticate(ctx context.Context, p *Policy, rule *policy.Rule
 		g.opts.Logger.ErrorContext(ctx, "credential source unreadable", "source", rule.Source, "err", err, "ref_id", d.RefID)
 		return nil, false
 	}
-	valid, cached, err := g.verify(rule.Source, version, snapshot, creds.User, creds.Password)
+	valid, cached, err := g.verify(ctx, dry, d.Client, rule.Source, version, snapshot, creds.User, creds.Password)
+	var refused *refusedByGuard
+	if errors.As(err, &refused) {
+		g.refuseByGuard(rule, d, refused.v)
+		return nil, false
+	}
 	if err != nil {
 		d.Refuse(http.StatusInternalServerError, htgate.ReasonServerError, "authn", "hash of user "+creds.User+" cannot be verified: "+err.Error())
 		g.opts.Logger.ErrorContext(ctx, "hash unverifiable", "source", rule.Source, "user", creds.User, "err", err, "ref_id", d.RefID)
@@ -101,15 +119,15 @@ func (g *Gateway) authenticate(ctx context.Context, p *Policy, rule *policy.Rule
 // verify checks user and password against the snapshot, through the
 // verified-credential cache. An unknown user is verified against the
 // dummy hash, so it costs what a wrong password costs.
-func (g *Gateway) verify(source string, version uint64, creds Credentials, user, password string) (valid, cached bool, err error) {
+func (g *Gateway) verify(ctx context.Context, dry bool, client netip.Addr, source string, version uint64, creds Credentials, user, password string) (valid, cached bool, err error) {
 	hash, known := creds.Lookup(user)
 	if !known {
 		hash = creds.Dummy()
 	}
-	check := func() (bool, error) {
+	check := g.guardedCheck(ctx, dry, client, user, func() (bool, error) {
 		ok, err := passwd.Verify(hash, []byte(password))
 		return ok && known, err
-	}
+	})
 	if g.opts.Cache == nil {
 		ok, err := check()
 		return ok, false, err
@@ -120,7 +138,15 @@ func (g *Gateway) verify(source string, version uint64, creds Credentials, user,
 // challenge sets a 401 with the rule's challenges.
 func (g *Gateway) challenge(rule *policy.Rule, d *htgate.Decision, reason htgate.Reason, detail string) {
 	d.Refuse(http.StatusUnauthorized, reason, "authn", detail)
-	d.Challenges = append(d.Challenges, scheme.BasicChallenge(rule.Realm))
+	d.Challenges = append(d.Challenges, g.challenges(rule)...)
+	if reason != htgate.ReasonCredentialsMissing {
+		g.countFailure(reason)
+	}
+}
+
+// challenges are the challenges of every scheme the rule accepts.
+func (g *Gateway) challenges(rule *policy.Rule) []htgate.Challenge {
+	return []htgate.Challenge{scheme.BasicChallenge(rule.Realm)}
 }
 
 // quoteScheme keeps an attacker's scheme token short and printable in traces.

@@ -12,7 +12,7 @@ import (
 // authentication (step 5) only when the expression needs a user. It returns
 // the principal (nil when no authentication was needed) and whether the
 // request may proceed; when not, d says how to refuse.
-func (g *Gateway) authorize(ctx context.Context, p *Policy, rule *policy.Rule, r *http.Request, d *htgate.Decision) (*htgate.Principal, bool) {
+func (g *Gateway) authorize(ctx context.Context, dry bool, p *Policy, rule *policy.Rule, r *http.Request, d *htgate.Decision) (*htgate.Principal, bool) {
 	facts := policy.Facts{Client: d.Client, Method: r.Method}
 	switch rule.Require.Evaluate(facts, tracer(d)) {
 	case policy.Granted:
@@ -22,7 +22,7 @@ func (g *Gateway) authorize(ctx context.Context, p *Policy, rule *policy.Rule, r
 		d.Refuse(http.StatusForbidden, htgate.ReasonConfigDenied, "authz", "denied before authentication: the rule refuses this request whoever signs in")
 		return nil, false
 	}
-	principal, ok := g.authenticate(ctx, p, rule, r, d)
+	principal, ok := g.authenticate(ctx, dry, p, rule, r, d)
 	if !ok {
 		return nil, false
 	}

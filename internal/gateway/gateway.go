@@ -46,6 +46,15 @@ type Options struct {
 	Logger *slog.Logger
 	// AccessLog turns the per-request log line on.
 	AccessLog bool
+	// Guard refuses locked-out clients and users before any hash is
+	// computed and counts failures. Nil: no brute-force protection.
+	Guard Guard
+	// Limiter bounds each client's concurrent requests and rate. Nil: none.
+	Limiter Limiter
+	// LimitStatus answers a client over its limits: 429 (default) or 503.
+	LimitStatus int
+	// Failures counts refused authentications by reason (metrics). Nil: none.
+	Failures FailureCounter
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
 }
@@ -81,7 +90,10 @@ func (g *Gateway) Policy() *Policy { return g.policy.Load() }
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := g.opts.Now()
 	d := &htgate.Decision{RefID: g.refs.next(), Method: r.Method, Host: r.Host}
-	fwd := g.decide(r.Context(), r, d)
+	fwd, release := g.decide(r.Context(), false, r, d)
+	if release != nil {
+		defer release()
+	}
 	rec := &statusRecorder{ResponseWriter: w, refID: d.RefID}
 	if d.Reason.Allowed() {
 		d.Status = http.StatusOK
@@ -103,7 +115,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // the same code the gateway runs, without side effects on the backend.
 func (g *Gateway) Decide(ctx context.Context, r *http.Request) *htgate.Decision {
 	d := &htgate.Decision{RefID: g.refs.next(), Method: r.Method, Host: r.Host, Tracing: true}
-	g.decide(ctx, r, d)
+	g.decide(ctx, true, r, d)
 	if d.Reason.Allowed() {
 		d.Status = http.StatusOK
 	}
@@ -112,32 +124,40 @@ func (g *Gateway) Decide(ctx context.Context, r *http.Request) *htgate.Decision 
 
 // decide runs steps 1-6 of DESIGN §2. When it returns, d.Reason is
 // ReasonNone for an allowed request, whose forwarding instructions it
-// returns; otherwise d says how to refuse.
-func (g *Gateway) decide(ctx context.Context, r *http.Request, d *htgate.Decision) upstream.Request {
+// returns; otherwise d says how to refuse. release, when not nil, frees
+// the client's place in the per-client limits once the response is
+// written. A dry run (explain) records nothing in the guard and takes no
+// place.
+func (g *Gateway) decide(ctx context.Context, dry bool, r *http.Request, d *htgate.Decision) (fwd upstream.Request, release func()) {
 	p := g.policy.Load()
 	if !g.checkLimits(r, d) || !g.checkMethod(r, d) {
-		return upstream.Request{}
+		return upstream.Request{}, nil
 	}
 	path, escaped, ok := g.normalize(r, d)
 	if !ok {
-		return upstream.Request{}
+		return upstream.Request{}, nil
 	}
 	g.resolveClient(r, d)
+	if !dry {
+		if release, ok = g.acquireClient(d); !ok {
+			return upstream.Request{}, nil
+		}
+	}
 	rule := g.match(p, r, d)
-	fwd := upstream.Request{Path: path, EscapedPath: escaped, RefID: d.RefID, Client: d.Client, KeepAuthorization: true}
+	fwd = upstream.Request{Path: path, EscapedPath: escaped, RefID: d.RefID, Client: d.Client, KeepAuthorization: true}
 	if rule == nil {
-		return fwd
+		return fwd, release
 	}
 	fwd.KeepAuthorization = rule.PassAuthorization
-	principal, ok := g.authorize(ctx, p, rule, r, d)
+	principal, ok := g.authorize(ctx, dry, p, rule, r, d)
 	if !ok {
-		return upstream.Request{}
+		return upstream.Request{}, release
 	}
 	if principal != nil {
 		fwd.User = principal.Name
 		fwd.Groups = principal.Groups
 	}
-	return fwd
+	return fwd, release
 }
 
 // checkMethod refuses TRACE (in any letter case): it would echo request

@@ -18,7 +18,8 @@ import (
 // (a backslash before the quote character escapes it). Several lines for
 // the same group add members. A line without ':', with an empty group name,
 // with white space in the group name or with a NUL byte is reported as a
-// LineError and adds no member.
+// LineError and adds no member, and so is a comment that a trailing
+// backslash continues over the following lines.
 type Groups struct {
 	name    string
 	names   []string            // groups in file order
@@ -37,12 +38,16 @@ func ParseGroups(r io.Reader, name string) (*Groups, []*LineError, error) {
 	g := &Groups{name: name, members: make(map[string][]string), of: make(map[string][]string)}
 	seen := make(map[[2]string]bool) // {group, user}
 	for l := range configLines(data, 0) {
+		lineErr := func(msg string) {
+			g.errs = append(g.errs, &LineError{File: name, Line: l.num, Msg: msg})
+		}
+		if msg := swallowedByComment(l); msg != "" {
+			lineErr(msg)
+			continue
+		}
 		text := l.text
 		if text == "" || text[0] == '#' {
 			continue
-		}
-		lineErr := func(msg string) {
-			g.errs = append(g.errs, &LineError{File: name, Line: l.num, Msg: msg})
 		}
 		group, rest, found := strings.Cut(text, ":")
 		switch {

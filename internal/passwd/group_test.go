@@ -25,6 +25,9 @@ var groupTests = []struct {
 	{"unterminated quote", `a: "open ended` + "\n", map[string][]string{"a": {"open ended"}}, nil},
 	{"empty group", "a:\nb:   \n", map[string][]string{"a": nil, "b": nil}, nil},
 	{"continuation", "a: x \\\n y\n", map[string][]string{"a": {"x", "y"}}, nil},
+	{"comment continues", "# c\\\na: x\nb: y\n", map[string][]string{"b": {"y"}}, []LineError{
+		{Line: 1, Msg: "comment ends with a backslash, so Apache reads lines 1 to 2 as one comment"},
+	}},
 	{"errors", "no colon\n: x\nbad name: y\nok: \x00z\nok2: w\n", map[string][]string{"ok2": {"w"}}, []LineError{
 		{Line: 1, Msg: "missing ':' after the group name"},
 		{Line: 2, Msg: "empty group name"},

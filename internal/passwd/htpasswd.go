@@ -13,6 +13,10 @@ import (
 // not appear to be a valid htpasswd file", exit status 7).
 var ErrMissingColon = errors.New("missing ':' between user name and hash")
 
+// ErrEmptyHash classifies a LineError for an entry with nothing after the
+// user name ("Empty hash" to Apache's htpasswd -v, exit status 7).
+var ErrEmptyHash = errors.New("empty hash")
+
 // Htpasswd is an immutable snapshot of an htpasswd file. It is safe for
 // concurrent use.
 //
@@ -28,7 +32,9 @@ var ErrMissingColon = errors.New("missing ':' between user name and hash")
 //     on Linux never matches either), or above the cost limits;
 //   - a second entry for a user: the first one wins, as in Apache. If the
 //     first entry is malformed the user never matches, even when a later
-//     one is well formed, since Apache would stop at the first.
+//     one is well formed, since Apache would stop at the first;
+//   - a comment continued by a trailing backslash, which hides the lines
+//     it swallows.
 //
 // A line longer than 8190 bytes ends the file, as Apache stops reading there.
 type Htpasswd struct {
@@ -70,14 +76,18 @@ func ParseHtpasswd(r io.Reader, name string) (*Htpasswd, []*LineError, error) {
 
 // addLine parses one logical line into h.
 func (h *Htpasswd) addLine(l configLine) {
-	text := l.text
-	if text == "" || text[0] == '#' {
-		return
-	}
 	lineErr := func(msg string, sentinel error) *LineError {
 		e := &LineError{File: h.name, Line: l.num, Msg: msg, Err: sentinel}
 		h.errs = append(h.errs, e)
 		return e
+	}
+	if msg := swallowedByComment(l); msg != "" {
+		lineErr(msg, nil)
+		return
+	}
+	text := l.text
+	if text == "" || text[0] == '#' {
+		return
 	}
 	user, rest, found := strings.Cut(text, ":")
 	if strings.IndexByte(user, 0) >= 0 {
@@ -102,7 +112,7 @@ func (h *Htpasswd) addLine(l configLine) {
 	case user == "":
 		problem = lineErr("empty user name", nil)
 	case hash == "":
-		problem = lineErr(fmt.Sprintf("user %q: empty hash", user), nil)
+		problem = lineErr(fmt.Sprintf("user %q: empty hash", user), ErrEmptyHash)
 	case strings.IndexByte(hash, 0) >= 0:
 		problem = lineErr(fmt.Sprintf("user %q: NUL byte in hash", user), nil)
 	default:

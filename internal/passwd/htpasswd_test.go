@@ -107,7 +107,9 @@ var htpasswdTests = []struct {
 	{"extra fields", "a:{SHA}GpHWL3ymc5liWkNopqtdSjuqYHM=:comment:more\n", []string{"a"}, nil},
 	{"double colon", "a::{SHA}GpHWL3ymc5liWkNopqtdSjuqYHM=\n", []string{"a"}, nil},
 	{"continuation", "a:{SHA}GpHWL3ymc5liW\\\nkNopqtdSjuqYHM=\nb:Lym0Wie/f/wTc\n", []string{"a", "b"}, nil},
-	{"comment continues", "# c \\\na:{SHA}GpHWL3ymc5liWkNopqtdSjuqYHM=\nb:Lym0Wie/f/wTc\n", []string{"b"}, nil},
+	{"comment continues", "# c \\\na:{SHA}GpHWL3ymc5liWkNopqtdSjuqYHM=\nb:Lym0Wie/f/wTc\n", []string{"b"}, []LineError{
+		{Line: 1, Msg: "comment ends with a backslash, so Apache reads lines 1 to 2 as one comment"},
+	}},
 	{"order", "z:Lym0Wie/f/wTc\na:Lym0Wie/f/wTc\nm:Lym0Wie/f/wTc\n", []string{"z", "a", "m"}, nil},
 	{"no colon", "garbage\na:Lym0Wie/f/wTc\n", []string{"a"}, []LineError{{Line: 1, Msg: "missing ':' between user name and hash"}}},
 	{"no colon shadows", "a\na:Lym0Wie/f/wTc\n", nil, []LineError{

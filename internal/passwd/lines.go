@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"strings"
 )
 
 // MaxFileSize is the largest credential file ParseHtpasswd and ParseGroups
@@ -22,7 +23,7 @@ type LineError struct {
 	Line int    // 1-based
 	Msg  string
 	// Err, if not nil, is a sentinel that classifies the problem
-	// (ErrMissingColon); the message already says it.
+	// (ErrMissingColon, ErrEmptyHash); the message already says it.
 	Err error
 }
 
@@ -98,6 +99,15 @@ func configLines(data []byte, maxLen int) iter.Seq[configLine] {
 			}
 		}
 	}
+}
+
+// swallowedByComment returns the message for a comment that a trailing
+// backslash continues onto following lines, or "" if l is not one.
+func swallowedByComment(l configLine) string {
+	if l.last == l.num || !strings.HasPrefix(l.text, "#") {
+		return ""
+	}
+	return fmt.Sprintf("comment ends with a backslash, so Apache reads lines %d to %d as one comment", l.num, l.last)
 }
 
 // isSpace is C's isspace in the C locale, which Apache's trimming uses.
