@@ -7,6 +7,7 @@ func commands() []*cobra.Command {
 	return []*cobra.Command{
 		newServeCmd(),
 		newExplainCmd(),
+		newLockoutCmd(),
 		newProbeCmd(),
 		newHtpasswdCmd(),
 	}

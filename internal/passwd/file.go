@@ -59,9 +59,12 @@ func (f *HtpasswdFile) Refresh(ctx context.Context) (changed bool, err error) {
 	return f.w.refresh(ctx)
 }
 
-// Watch calls Refresh every interval until ctx is done, logging reloads and
-// errors (an error is logged when it first appears and when it clears, not
-// on every attempt).
+// DefaultWatchInterval is the interval Watch uses when given one <= 0.
+const DefaultWatchInterval = time.Second
+
+// Watch calls Refresh every interval (DefaultWatchInterval if interval <= 0)
+// until ctx is done, logging reloads and errors (an error is logged when it
+// first appears and when it clears, not on every attempt).
 func (f *HtpasswdFile) Watch(ctx context.Context, interval time.Duration) { f.w.watch(ctx, interval) }
 
 // GroupFile is a group file on disk, reloaded like HtpasswdFile.
@@ -195,6 +198,9 @@ func (w *watched[T]) loadErr() error {
 }
 
 func (w *watched[T]) watch(ctx context.Context, interval time.Duration) {
+	if interval <= 0 {
+		interval = DefaultWatchInterval
+	}
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	var lastErr string
