@@ -130,14 +130,15 @@ func (g *Gateway) Decide(ctx context.Context, r *http.Request) *htgate.Decision 
 // place.
 func (g *Gateway) decide(ctx context.Context, dry bool, r *http.Request, d *htgate.Decision) (fwd upstream.Request, release func()) {
 	p := g.policy.Load()
+	g.resolveClient(r, d)
 	if !g.checkLimits(r, d) || !g.checkMethod(r, d) {
+		d.Path = r.URL.Path
 		return upstream.Request{}, nil
 	}
 	path, escaped, ok := g.normalize(r, d)
 	if !ok {
 		return upstream.Request{}, nil
 	}
-	g.resolveClient(r, d)
 	if !dry {
 		if release, ok = g.acquireClient(d); !ok {
 			return upstream.Request{}, nil
