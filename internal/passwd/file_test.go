@@ -115,6 +115,18 @@ func TestOpenErrors(t *testing.T) {
 	}
 }
 
+func TestWatchStopsAndDefaults(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "groups")
+	writeFile(t, path, "g: u\n")
+	f, err := OpenGroups(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	f.Watch(ctx, 0) // a zero interval must not panic; a done ctx returns at once
+}
+
 func TestGroupFileReload(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "groups")

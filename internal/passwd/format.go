@@ -47,7 +47,7 @@ const (
 	MaxBcryptCost         = 17              // Apache's htpasswd -C accepts 4 to 17
 	DefaultBcryptCost     = 10              // Hash's default (htpasswd's own default is 5)
 	MinSHACryptRounds     = 1000            // SHA-crypt's minimum
-	MaxSHACryptRounds     = 10_000_000      // about a second of CPU per verification
+	MaxSHACryptRounds     = 10_000_000      // a few seconds of CPU per verification
 	DefaultSHACryptRounds = 5000            // SHA-crypt's implicit default
 	MaxArgon2Memory       = 2 * 1024 * 1024 // KiB (2 GiB, RFC 9106's first recommendation)
 	MaxArgon2Work         = 4 * 1024 * 1024 // memory in KiB times iterations

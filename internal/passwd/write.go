@@ -18,7 +18,9 @@ import (
 // bits (and, when running as root, its owner and group), renames it over
 // path and syncs the directory. A new file gets defaultPerm less the umask.
 // A symbolic link at path is followed, so the link stays and its target is
-// replaced. (Hard links to the old file keep the old content.)
+// replaced. Unlike an in-place rewrite, the new file belongs to the caller
+// unless the caller is root, and hard links to the old file keep the old
+// content.
 func WriteFileAtomic(path string, data []byte, defaultPerm os.FileMode) (err error) {
 	target := path
 	if resolved, err := filepath.EvalSymlinks(path); err == nil {
