@@ -47,7 +47,9 @@ func NewCredentialCache(size int, ttl time.Duration, now func() time.Time) (*Cre
 		now = time.Now
 	}
 	c := &CredentialCache{entries: entries, ttl: ttl, now: now}
-	c.hmacs.New = func() any { return hmac.New(sha256.New, secret[:]) }
+	c.hmacs.New = func() any {
+		return &keyer{mac: hmac.New(sha256.New, secret[:]), buf: make([]byte, 0, 256), sum: make([]byte, 0, sha256.Size)}
+	}
 	return c, nil
 }
 
@@ -97,22 +99,36 @@ func (c *CredentialCache) noteVersion(source string, version uint64) {
 	}
 }
 
+// keyer is a reusable HMAC and the buffer its input is assembled in.
+type keyer struct {
+	mac hash.Hash
+	buf []byte
+	sum []byte
+}
+
+// key is the HMAC of the length-prefixed fields, so that no two different
+// field tuples share an input. It does not allocate.
 func (c *CredentialCache) key(source string, version uint64, user, password string) cacheKey {
-	h := c.hmacs.Get().(hash.Hash)
-	h.Reset()
-	var n [8]byte
-	writeField := func(s string) {
-		binary.BigEndian.PutUint64(n[:], uint64(len(s)))
-		h.Write(n[:])
-		h.Write([]byte(s))
-	}
-	writeField(source)
-	binary.BigEndian.PutUint64(n[:], version)
-	h.Write(n[:])
-	writeField(user)
-	writeField(password)
+	kr := c.hmacs.Get().(*keyer)
+	b := kr.buf[:0]
+	b = binary.BigEndian.AppendUint64(b, uint64(len(source)))
+	b = append(b, source...)
+	b = binary.BigEndian.AppendUint64(b, version)
+	b = binary.BigEndian.AppendUint64(b, uint64(len(user)))
+	b = append(b, user...)
+	b = binary.BigEndian.AppendUint64(b, uint64(len(password)))
+	b = append(b, password...)
+	kr.mac.Reset()
+	kr.mac.Write(b)
+	kr.sum = kr.mac.Sum(kr.sum[:0])
 	var k cacheKey
-	h.Sum(k[:0])
-	c.hmacs.Put(h)
+	copy(k[:], kr.sum)
+	clear(b) // the buffer held a password
+	if cap(b) <= 4096 {
+		kr.buf = b[:0]
+	} else {
+		kr.buf = nil
+	}
+	c.hmacs.Put(kr)
 	return k
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -64,6 +65,7 @@ type Gateway struct {
 	opts   Options
 	policy atomic.Pointer[Policy]
 	refs   refIDs
+	states sync.Pool // *requestState
 }
 
 // New returns a gateway enforcing p.
@@ -76,6 +78,7 @@ func New(p *Policy, opts Options) *Gateway {
 	}
 	opts.Limits = opts.Limits.WithDefaults()
 	g := &Gateway{opts: opts, refs: newRefIDs()}
+	g.states.New = func() any { return new(requestState) }
 	g.policy.Store(p)
 	return g
 }
@@ -86,15 +89,28 @@ func (g *Gateway) SetPolicy(p *Policy) { g.policy.Store(p) }
 // Policy returns the policy generation in force.
 func (g *Gateway) Policy() *Policy { return g.policy.Load() }
 
+// requestState is what one request needs while it is served, allocated
+// together and reused through a pool so that an allowed request costs
+// (almost) no allocations. Nothing may keep a pointer into it after
+// ServeHTTP returns.
+type requestState struct {
+	d   htgate.Decision
+	rec statusRecorder
+}
+
 // ServeHTTP runs the request path: decide, then forward or refuse.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := g.opts.Now()
-	d := &htgate.Decision{RefID: g.refs.next(), Method: r.Method, Host: r.Host}
+	st := g.states.Get().(*requestState)
+	defer g.putState(st)
+	d := &st.d
+	d.RefID, d.Method, d.Host = g.refs.next(), r.Method, r.Host
 	fwd, release := g.decide(r.Context(), false, r, d)
 	if release != nil {
 		defer release()
 	}
-	rec := &statusRecorder{ResponseWriter: w, refID: d.RefID}
+	rec := &st.rec
+	rec.ResponseWriter, rec.refID = w, d.RefID
 	if d.Reason.Allowed() {
 		d.Status = http.StatusOK
 		g.opts.Backend.Serve(rec, r, fwd)
@@ -108,6 +124,11 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if g.opts.AccessLog {
 		g.logAccess(r.Context(), d, rec, g.opts.Now().Sub(start))
 	}
+}
+
+func (g *Gateway) putState(st *requestState) {
+	*st = requestState{}
+	g.states.Put(st)
 }
 
 // Decide runs the decision steps of the request path (everything but
@@ -268,5 +289,9 @@ func newRefIDs() refIDs {
 }
 
 func (r refIDs) next() string {
-	return r.prefix + "-" + strconv.FormatUint(r.n.Add(1), 36)
+	var buf [40]byte
+	b := append(buf[:0], r.prefix...)
+	b = append(b, '-')
+	b = strconv.AppendUint(b, r.n.Add(1), 36)
+	return string(b)
 }

@@ -1,9 +1,7 @@
 package gateway
 
 import (
-	"net"
 	"net/http"
-	"strings"
 
 	"github.com/htgate/htgate"
 	"github.com/htgate/htgate/internal/policy"
@@ -11,8 +9,8 @@ import (
 
 // match finds the rule that protects the request (step 3) and records it.
 func (g *Gateway) match(p *Policy, r *http.Request, d *htgate.Decision) *policy.Rule {
-	host := requestHost(r)
-	rule := p.Rules.Match(host, d.Path)
+	// Match folds the host's case and drops its port and trailing dot itself.
+	rule := p.Rules.Match(r.Host, d.Path)
 	if rule == nil {
 		if d.Tracing {
 			d.Record("match", htgate.OutcomeSkip, "no rule protects "+d.Path+": public")
@@ -32,13 +30,4 @@ func (g *Gateway) match(p *Policy, r *http.Request, d *htgate.Decision) *policy.
 	}
 	d.Record("match", htgate.OutcomeInfo, detail)
 	return rule
-}
-
-// requestHost is the request's host name, lower-cased, without port.
-func requestHost(r *http.Request) string {
-	h := r.Host
-	if host, _, err := net.SplitHostPort(h); err == nil {
-		h = host
-	}
-	return strings.ToLower(strings.TrimSuffix(h, "."))
 }

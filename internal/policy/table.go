@@ -121,6 +121,11 @@ func NewTableWith(rules []Rule, opts TableOptions) (*Table, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
+	for i := range t.rules {
+		r := &t.rules[i]
+		r.ref = nil
+		r.ref = r.Ref()
+	}
 	return t, nil
 }
 
