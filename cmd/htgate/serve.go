@@ -27,6 +27,8 @@ type serveFlags struct {
 	logFormat      string
 	trustedProxies []string
 	accessLog      bool
+	guard          bool
+	metricsAddr    string
 }
 
 func newServeCmd() *cobra.Command {
@@ -54,6 +56,8 @@ themselves when they change).`,
 	fl.StringVar(&f.addr, "addr", "", "listen address (default 127.0.0.1:8080)")
 	fl.StringVar(&f.logFormat, "log-format", "", "log format: json or text (default json)")
 	fl.BoolVar(&f.accessLog, "access-log", true, "write one log line per request")
+	fl.BoolVar(&f.guard, "guard", true, "brute-force protection (lockouts); --guard=false turns it off")
+	fl.StringVar(&f.metricsAddr, "metrics-addr", "", "operations listener for /metrics, /healthz, /readyz, /lockouts (e.g. 127.0.0.1:9090)")
 	return cmd
 }
 
@@ -103,6 +107,12 @@ func buildConfig(cmd *cobra.Command, f serveFlags) (*config.Config, error) {
 	if fl := cmd.Flags().Lookup("access-log"); fl != nil && fl.Changed {
 		v := f.accessLog
 		cfg.AccessLog = &v
+	}
+	if fl := cmd.Flags().Lookup("guard"); fl != nil && fl.Changed {
+		cfg.Guard.Disabled = !f.guard
+	}
+	if f.metricsAddr != "" {
+		cfg.MetricsListen = f.metricsAddr
 	}
 	cfg.TrustedProxies = append(cfg.TrustedProxies, f.trustedProxies...)
 	if len(f.protect) > 0 && f.htpasswd == "" {
