@@ -87,7 +87,7 @@ BASE_PORT=${BASE_PORT:-18400}
 HTGATE_LOG=${HTGATE_LOG:-/dev/null}
 WRK_TIMEOUT=10s # per-request timeout inside wrk: slow bcrypt servers are latency, not errors
 
-BENCH_USER=bench
+export BENCH_USER=bench # wrongpw.lua reads it
 BENCH_PASS='bench-Pa55word'
 WRONG_PASS='wrong-Pa55word'
 REALM=bench
@@ -243,20 +243,28 @@ check_protected() {
 # --- measurement ----------------------------------------------------------
 
 RUN_TSV=""
-# measure ID LABEL PROFILE(fast|slow) URL [AUTH]
+# measure ID LABEL PROFILE(fast|slow) URL WANT [AUTH]: warm up, measure, then check
+# WANT again (a lockout or a rate limit that kicked in during the run aborts it).
 measure() {
-	local id=$1 label=$2 profile=$3 url=$4 auth=${5:-}
-	local conns dur warm hdr=() raw line tmo
+	local id=$1 label=$2 profile=$3 url=$4 want=$5 auth=${6:-}
+	local conns dur warm hdr=() raw line tmo script="$SCRIPT_DIR/report.lua"
 	if [ "$profile" = slow ]; then
 		conns=$SLOW_CONNS dur=$SLOW_DURATION warm=$SLOW_WARMUP
 	else
 		conns=$CONNS dur=$DURATION warm=$WARMUP
 	fi
-	[ -n "$auth" ] && hdr=(-H "Authorization: Basic $auth")
+	if [ "$auth" = distinct-wrong ]; then
+		# a new wrong password on every request (wrongpw.lua); the checks use WRONG_B64
+		auth=$WRONG_B64
+		script="$WORK/wrongpw-report.lua"
+		cat "$SCRIPT_DIR/wrongpw.lua" "$SCRIPT_DIR/report.lua" >"$script"
+	elif [ -n "$auth" ]; then
+		hdr=(-H "Authorization: Basic $auth")
+	fi
 	if [ "$warm" != 0 ]; then
 		tmo=$(($(to_seconds "$warm") + 30))
 		run_child /dev/null timeout -k 5 "$tmo" taskset -c "$CLIENT_CPU" wrk -t1 -c"$conns" -d"$warm" \
-			--timeout "$WRK_TIMEOUT" "${hdr[@]}" "$url" ||
+			--timeout "$WRK_TIMEOUT" -s "$script" "${hdr[@]}" "$url" ||
 			die "$id: warm-up wrk failed"
 	fi
 	raw="$WORK/raw/run$RUN_NO-$id.txt"
@@ -270,7 +278,7 @@ measure() {
 		PERF_PID=$!
 	fi
 	run_child "$raw" timeout -k 5 "$tmo" taskset -c "$CLIENT_CPU" wrk -t1 -c"$conns" -d"$dur" --latency \
-		--timeout "$WRK_TIMEOUT" -s "$SCRIPT_DIR/report.lua" "${hdr[@]}" "$url" ||
+		--timeout "$WRK_TIMEOUT" -s "$script" "${hdr[@]}" "$url" ||
 		{ cat "$raw" >&2; die "$id: wrk failed"; }
 	if [ -n "$PERF_PID" ]; then
 		wait "$PERF_PID" || log "perf record exited with an error (see $WORK/raw/run$RUN_NO-$id.perf.log)"
@@ -290,6 +298,13 @@ measure() {
 		log "WARNING: $id: wrk completed no requests in $dur"
 	fi
 	kill -0 "$CUR_PID" 2>/dev/null || die "$id: the server died during the run"
+	if [ "$want" = 200 ] && [ "${m[non2xx]}" != 0 ]; then
+		log "WARNING: $id: ${m[non2xx]} of ${m[requests]} responses were not 2xx/3xx"
+	fi
+	if [ "$want" != 200 ] && [ "${m[non2xx]}" != "${m[requests]}" ]; then
+		log "WARNING: $id: only ${m[non2xx]} of ${m[requests]} responses were errors, want all $want"
+	fi
+	check_status "$id (after the run)" "$url" "$want" "$auth"
 	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$id" "$label" "$conns" "$dur" \
 		"$(awk -v r="${m[requests]}" -v d="${m[duration_us]}" 'BEGIN{printf "%.1f", r/(d/1e6)}')" \
 		"${m[p50_us]}" "${m[p99_us]}" "${m[non2xx]}" \
@@ -311,39 +326,56 @@ htgate_serve() {
 		--addr "127.0.0.1:$port" --log-format json $HTGATE_NOLOG "$@" $HTGATE_FLAGS
 }
 
+# htgate_protected NAME PORT HASH [extra serve flags...]: start htgate protecting /p
+# with the HASH htpasswd file and run the usual status checks.
+htgate_protected() {
+	local name=$1 port=$2 hash=$3
+	shift 3
+	htgate_serve "$name" "$port" --protect /p --htpasswd "$WORK/htpasswd.$hash" --realm "$REALM" "$@"
+	check_protected "$name" "http://127.0.0.1:$port"
+}
+
 bench_htgate() {
-	local port base
+	local base
 	if want htgate_none; then
-		port=$((BASE_PORT + 1)) base="http://127.0.0.1:$port"
-		htgate_serve "htgate (no rule)" "$port"
+		base="http://127.0.0.1:$((BASE_PORT + 1))"
+		htgate_serve "htgate (no rule)" "$((BASE_PORT + 1))"
 		check_status htgate_none "$base/p/file.bin" 200
-		measure htgate_none "htgate, no rule" fast "$base/p/file.bin"
+		measure htgate_none "htgate, no rule" fast "$base/p/file.bin" 200
 		stop_server
 	fi
-	if want_any htgate_bcrypt htgate_wrong_bcrypt htgate_nocreds; then
-		port=$((BASE_PORT + 2)) base="http://127.0.0.1:$port"
-		htgate_serve "htgate (bcrypt)" "$port" --protect /p --htpasswd "$WORK/htpasswd.bcrypt" --realm "$REALM"
-		check_protected htgate_bcrypt "$base"
-		want htgate_bcrypt && measure htgate_bcrypt "htgate, /p protected, bcrypt-10 user, valid credentials" fast "$base/p/file.bin" "$GOOD_B64"
-		want htgate_nocreds && measure htgate_nocreds "htgate, /p protected, no credentials (401)" fast "$base/p/file.bin"
-		# last on this server: the hashes still running when wrk stops slow down whatever comes next
-		want htgate_wrong_bcrypt && measure htgate_wrong_bcrypt "htgate, bcrypt-10 user, wrong password (401)" slow "$base/p/file.bin" "$WRONG_B64"
+	if want_any htgate_bcrypt htgate_nocreds; then
+		base="http://127.0.0.1:$((BASE_PORT + 2))"
+		htgate_protected htgate_bcrypt "$((BASE_PORT + 2))" bcrypt
+		want htgate_bcrypt && measure htgate_bcrypt "htgate, /p protected, bcrypt-10 user, valid credentials" fast "$base/p/file.bin" 200 "$GOOD_B64"
+		want htgate_nocreds && measure htgate_nocreds "htgate, /p protected, no credentials (401)" fast "$base/p/file.bin" 401
 		stop_server
 	fi
 	if want htgate_bcrypt_log; then
-		port=$((BASE_PORT + 5)) base="http://127.0.0.1:$port"
-		htgate_serve "htgate (bcrypt, access log)" "$port" --protect /p --htpasswd "$WORK/htpasswd.bcrypt" \
-			--realm "$REALM" $HTGATE_LOG_ON
-		check_status htgate_bcrypt_log "$base/p/file.bin" 200 "$GOOD_B64"
-		measure htgate_bcrypt_log "htgate, as htgate_bcrypt but with its JSON access log on (to $HTGATE_LOG)" fast "$base/p/file.bin" "$GOOD_B64"
+		base="http://127.0.0.1:$((BASE_PORT + 5))"
+		# shellcheck disable=SC2086 # empty when this htgate has no --access-log switch
+		htgate_protected htgate_bcrypt_log "$((BASE_PORT + 5))" bcrypt $HTGATE_LOG_ON
+		measure htgate_bcrypt_log "htgate, as htgate_bcrypt but with its JSON access log on (to $HTGATE_LOG)" fast "$base/p/file.bin" 200 "$GOOD_B64"
 		stop_server
 	fi
-	if want_any htgate_apr1 htgate_wrong_apr1; then
-		port=$((BASE_PORT + 3)) base="http://127.0.0.1:$port"
-		htgate_serve "htgate (apr1)" "$port" --protect /p --htpasswd "$WORK/htpasswd.apr1" --realm "$REALM"
-		check_protected htgate_apr1 "$base"
-		want htgate_apr1 && measure htgate_apr1 "htgate, /p protected, apr1 user, valid credentials" fast "$base/p/file.bin" "$GOOD_B64"
-		want htgate_wrong_apr1 && measure htgate_wrong_apr1 "htgate, apr1 user, wrong password (401)" fast "$base/p/file.bin" "$WRONG_B64"
+	if want htgate_apr1; then
+		base="http://127.0.0.1:$((BASE_PORT + 3))"
+		htgate_protected htgate_apr1 "$((BASE_PORT + 3))" apr1
+		measure htgate_apr1 "htgate, /p protected, apr1 user, valid credentials" fast "$base/p/file.bin" 200 "$GOOD_B64"
+		stop_server
+	fi
+	# Wrong passwords: with the brute-force guard on, the 6th attempt is already
+	# a 429 without any hash, so these run on their own servers with it off.
+	if want htgate_wrong_bcrypt; then
+		base="http://127.0.0.1:$((BASE_PORT + 11))"
+		htgate_protected htgate_wrong_bcrypt "$((BASE_PORT + 11))" bcrypt "${HTGATE_GUARD_OFF[@]}"
+		measure htgate_wrong_bcrypt "htgate, bcrypt-10 user, a new wrong password each request (401), brute-force guard off" slow "$base/p/file.bin" 401 distinct-wrong
+		stop_server
+	fi
+	if want htgate_wrong_apr1; then
+		base="http://127.0.0.1:$((BASE_PORT + 12))"
+		htgate_protected htgate_wrong_apr1 "$((BASE_PORT + 12))" apr1 "${HTGATE_GUARD_OFF[@]}"
+		measure htgate_wrong_apr1 "htgate, apr1 user, a new wrong password each request (401), brute-force guard off" fast "$base/p/file.bin" 401 distinct-wrong
 		stop_server
 	fi
 	return 0
@@ -354,7 +386,7 @@ bench_go_ceiling() {
 	local port=$((BASE_PORT + 4))
 	start_server "Go ceiling" "$port" "$WORK/goceiling.log" "$GOCEILING" -addr "127.0.0.1:$port" -root "$DOCROOT"
 	check_status go_ceiling "http://127.0.0.1:$port/p/file.bin" 200
-	measure go_ceiling "bare Go net/http FileServer (ceiling)" fast "http://127.0.0.1:$port/p/file.bin"
+	measure go_ceiling "bare Go net/http FileServer (ceiling)" fast "http://127.0.0.1:$port/p/file.bin" 200
 	stop_server
 }
 
@@ -422,7 +454,7 @@ bench_apache() {
 		check_protected "apache_$hash" "$base"
 		profile=fast
 		[ "$hash" = bcrypt ] && profile=slow
-		measure "apache_$hash" "Apache 2.4 mpm_event, AuthType Basic, $hash user, valid credentials" "$profile" "$base/p/file.bin" "$GOOD_B64"
+		measure "apache_$hash" "Apache 2.4 mpm_event, AuthType Basic, $hash user, valid credentials" "$profile" "$base/p/file.bin" 200 "$GOOD_B64"
 		stop_server
 	done
 }
@@ -474,7 +506,7 @@ bench_nginx() {
 		check_protected "nginx_$hash" "$base"
 		profile=fast
 		[ "$hash" = bcrypt ] && profile=slow
-		measure "nginx_$hash" "nginx $NGINX_VERSION, auth_basic, $hash user, valid credentials" "$profile" "$base/p/file.bin" "$GOOD_B64"
+		measure "nginx_$hash" "nginx $NGINX_VERSION, auth_basic, $hash user, valid credentials" "$profile" "$base/p/file.bin" 200 "$GOOD_B64"
 		stop_server
 	done
 }
@@ -514,7 +546,7 @@ bench_caddy() {
 	start_server "Caddy (bcrypt)" "$port" "$dir/stdout.log" env HOME="$dir" XDG_DATA_HOME="$dir/data" \
 		XDG_CONFIG_HOME="$dir/config" caddy run --config "$dir/Caddyfile" --adapter caddyfile
 	check_protected caddy_bcrypt "http://127.0.0.1:$port"
-	measure caddy_bcrypt "Caddy $CADDY_VERSION, $directive (hash cache on), bcrypt-10 user, valid credentials" fast "http://127.0.0.1:$port/p/file.bin" "$GOOD_B64"
+	measure caddy_bcrypt "Caddy $CADDY_VERSION, $directive (hash cache on), bcrypt-10 user, valid credentials" fast "http://127.0.0.1:$port/p/file.bin" 200 "$GOOD_B64"
 	stop_server
 }
 
@@ -634,6 +666,17 @@ if [ -n "$HTGATE" ] && grep -q -- '--access-log' "$WORK/htgate-serve-help.txt"; 
 	HTGATE_NOLOG=--access-log=false HTGATE_LOG_ON=--access-log=true
 else
 	log "note: this htgate has no --access-log switch: its access log (to $HTGATE_LOG) is measured too"
+fi
+# The brute-force guard off, for the wrong-password scenarios: the --guard switch
+# when this htgate has one, else the YAML setting guard.disabled.
+HTGATE_GUARD_OFF=()
+if [ -n "$HTGATE" ]; then
+	if grep -qE -- '--guard( |=|$)' "$WORK/htgate-serve-help.txt"; then
+		HTGATE_GUARD_OFF=(--guard=false)
+	else
+		printf 'guard:\n  disabled: true\n' >"$WORK/guard-off.yaml"
+		HTGATE_GUARD_OFF=(--config "$WORK/guard-off.yaml")
+	fi
 fi
 
 APACHE_VERSION="" NGINX_VERSION="" CADDY_VERSION=""

@@ -8,7 +8,14 @@ func commands() []*cobra.Command {
 		newServeCmd(),
 		newExplainCmd(),
 		newLockoutCmd(),
+		newDoctorCmd(),
 		newProbeCmd(),
 		newHtpasswdCmd(),
+		newHtdigestCmd(),
+		newUserCmd(),
+		newGroupCmd(),
+		newURLCmd(),
+		newImportCmd(),
+		newAdminCmd(),
 	}
 }

@@ -27,6 +27,9 @@ type serveFlags struct {
 	logFormat      string
 	trustedProxies []string
 	accessLog      bool
+	htaccess       bool
+	data           string
+	storeURL       string
 	guard          bool
 	metricsAddr    string
 }
@@ -42,8 +45,13 @@ upstream (--upstream), and protects paths with HTTP authentication.
 Rules come from a YAML file (--config) or, for a quick start, from --protect,
 --htpasswd and --realm. SIGTERM or Ctrl-C shuts down gracefully; SIGHUP
 reloads the configuration and credential files (which are also reloaded by
-themselves when they change).`,
+themselves when they change).
+
+Protected URLs and users of the managed store (htgate url, htgate user, htgate
+import) come from --data DIR, or ./htgate-data when it exists; a change made
+there is enforced within a second, without a restart.`,
 		Example: `  htgate serve --config examples/htgate.yaml
+  htgate serve --root ./public --data ./htgate-data
   htgate serve --upstream http://127.0.0.1:3000 --protect /admin --htpasswd ./.htpasswd
   htgate serve --root ./public --addr :8080 --protect /members --htpasswd ./members.htpasswd --realm "Members"`,
 		Args: cobra.NoArgs,
@@ -67,11 +75,14 @@ func addConfigFlags(cmd *cobra.Command, f *serveFlags) {
 	fl := cmd.Flags()
 	fl.StringVar(&f.configFile, "config", "", "YAML configuration file")
 	fl.StringVar(&f.root, "root", "", "serve this static docroot")
+	fl.BoolVar(&f.htaccess, "htaccess", false, "honour .htaccess files under --root as Apache httpd 2.4 does")
 	fl.StringVar(&f.upstream, "upstream", "", "reverse-proxy to this URL (http or https)")
 	fl.StringArrayVar(&f.protect, "protect", nil, "protect this path prefix (repeatable); needs --htpasswd")
 	fl.StringVar(&f.htpasswd, "htpasswd", "", "htpasswd file for the --protect paths")
 	fl.StringVar(&f.realm, "realm", "", `realm shown in the login dialog (default "Restricted")`)
 	fl.StringArrayVar(&f.trustedProxies, "trusted-proxy", nil, "address or CIDR whose X-Forwarded-For is believed (repeatable)")
+	fl.StringVar(&f.data, "data", "", "managed store directory (htgate user/url ...), created if missing (default ./htgate-data when it exists)")
+	fl.StringVar(&f.storeURL, "store", "", "managed store URL instead of --data: sqlite://PATH")
 }
 
 // buildConfig merges the config file (if any) with the flags; flags win.
@@ -85,6 +96,9 @@ func buildConfig(cmd *cobra.Command, f serveFlags) (*config.Config, error) {
 		cfg = c
 	} else {
 		cfg = &config.Config{}
+	}
+	if f.htaccess {
+		cfg.HTAccess = true
 	}
 	if f.root != "" {
 		cfg.Root, cfg.Upstream = f.root, ""
@@ -115,6 +129,15 @@ func buildConfig(cmd *cobra.Command, f serveFlags) (*config.Config, error) {
 		cfg.MetricsListen = f.metricsAddr
 	}
 	cfg.TrustedProxies = append(cfg.TrustedProxies, f.trustedProxies...)
+	if f.data != "" && f.storeURL != "" {
+		return nil, errors.New("--data and --store: give only one")
+	}
+	if f.data != "" {
+		cfg.Data, cfg.Store = f.data, ""
+	}
+	if f.storeURL != "" {
+		cfg.Store, cfg.Data = f.storeURL, ""
+	}
 	if len(f.protect) > 0 && f.htpasswd == "" {
 		return nil, errors.New("--protect needs --htpasswd FILE (create one with: htgate htpasswd -c FILE USER)")
 	}

@@ -31,9 +31,19 @@ type App struct {
 	prot      *protection
 	ops       *http.Server
 	opsLn     net.Listener
+	admin     *adminListener // admin.go; nil without admin_listen
 
 	mu          sync.Mutex
 	stopWatches context.CancelFunc
+
+	// managed is the managed store (nil without one) and yaml the policy
+	// generation of the configuration; pmu orders the policy swaps of
+	// Reload and of the store watcher (managed.go).
+	managed   *managed
+	yaml      *loadedPolicy
+	pmu       sync.Mutex
+	stopStore context.CancelFunc
+	storeDone chan struct{}
 }
 
 // Open builds the gateway from cfg and binds its listener; Run serves.
@@ -102,6 +112,7 @@ func build(ctx context.Context, cfg *config.Config, logger *slog.Logger, watch b
 		Logger:    logger,
 		AccessLog: cfg.AccessLogEnabled(),
 		Failures:  prot.metrics,
+		Nonces:    newNonces(),
 	}
 	if prot.guard != nil {
 		opts.Guard = prot.guard
@@ -109,9 +120,31 @@ func build(ctx context.Context, cfg *config.Config, logger *slog.Logger, watch b
 	if prot.limiter != nil {
 		opts.Limiter, opts.LimitStatus = prot.limiter, prot.status
 	}
-	a.gateway = gateway.New(lp.policy, opts)
+	if opts.HTAccess, err = buildHTAccess(cfg, logger); err != nil {
+		return nil, fmt.Errorf("htaccess: %w", err)
+	}
+	a.yaml = lp
+	if a.managed, err = openManaged(ctx, cfg, logger); err != nil {
+		return nil, err
+	}
+	initial := lp.policy
+	if a.managed != nil {
+		if initial, err = compose(lp, a.managed.current(), cfg.Realm, logger); err != nil {
+			a.managed.close()
+			return nil, err
+		}
+	}
+	a.gateway = gateway.New(initial, opts)
 	if watch {
 		a.startWatches(ctx, lp)
+		if a.managed != nil {
+			sctx, cancel := context.WithCancel(ctx)
+			a.stopStore, a.storeDone = cancel, make(chan struct{})
+			go func() {
+				defer close(a.storeDone)
+				a.watchStore(sctx)
+			}()
+		}
 		if prot.guard != nil {
 			go prot.guard.Run(ctx, sweepInterval)
 		}
@@ -148,6 +181,13 @@ func (a *App) listen() error {
 		}
 		a.opsLn = ol
 		a.ops = &http.Server{Handler: a.opsHandler(), ReadHeaderTimeout: 10 * time.Second}
+	}
+	if err := a.listenAdmin(); err != nil {
+		ln.Close()
+		if a.opsLn != nil {
+			a.opsLn.Close()
+		}
+		return err
 	}
 	return nil
 }
@@ -201,6 +241,9 @@ func (a *App) backend() (upstream.Backend, error) {
 // refuseStatus renders a backend's own refusal (403 for .ht* files, 404)
 // through the responder, so it looks like every other htgate page.
 func (a *App) refuseStatus(w http.ResponseWriter, r *http.Request, status int) {
+	if a.gateway != nil && a.gateway.ServeErrorDocument(w, r, status) {
+		return // a .htaccess ErrorDocument
+	}
 	reason := htgate.ReasonConfigDenied
 	switch status {
 	case http.StatusNotFound:
@@ -228,7 +271,7 @@ func (a *App) Gateway() *gateway.Gateway { return a.gateway }
 // returns.
 func (a *App) Run(ctx context.Context) error {
 	a.logger.Info("htgate listening", "addr", a.listener.Addr().String(), "rules", len(a.cfg.Rules), "root", a.cfg.Root, "upstream", a.cfg.Upstream)
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	go func() { errc <- a.server.Serve(a.listener) }()
 	if a.ops != nil {
 		a.logger.Info("operations listener", "addr", a.opsLn.Addr().String(), "paths", "/metrics /healthz /readyz /lockouts")
@@ -238,6 +281,7 @@ func (a *App) Run(ctx context.Context) error {
 			}
 		}()
 	}
+	a.serveAdmin(errc)
 	select {
 	case err := <-errc:
 		a.Close()
@@ -251,6 +295,7 @@ func (a *App) Run(ctx context.Context) error {
 	if a.ops != nil {
 		_ = a.ops.Shutdown(sctx)
 	}
+	a.shutdownAdmin(sctx)
 	a.Close()
 	if err != nil {
 		return fmt.Errorf("shutdown: %w", err)
@@ -272,7 +317,18 @@ func (a *App) Reload(ctx context.Context, cfg *config.Config) error {
 	if cfg.Listen != a.cfg.Listen || cfg.Root != a.cfg.Root || cfg.Upstream != a.cfg.Upstream {
 		a.logger.Warn("listen, root and upstream changes take effect only after a restart")
 	}
-	a.gateway.SetPolicy(lp.policy)
+	if cfg.Data != a.cfg.Data || cfg.Store != a.cfg.Store {
+		a.logger.Warn("data and store changes take effect only after a restart")
+	}
+	a.pmu.Lock()
+	prev := a.yaml
+	a.yaml = lp
+	if err := a.applyPolicy(); err != nil {
+		a.yaml = prev
+		a.pmu.Unlock()
+		return err
+	}
+	a.pmu.Unlock()
 	a.startWatches(ctx, lp)
 	a.logger.Info("configuration reloaded", "rules", len(cfg.Rules))
 	return nil
@@ -293,12 +349,23 @@ func (a *App) startWatches(ctx context.Context, lp *loadedPolicy) {
 	}
 }
 
-// Close stops the watchers. Run calls it on return.
+// Close stops the watchers and closes the managed store. Run calls it on
+// return.
 func (a *App) Close() {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.stopWatches != nil {
 		a.stopWatches()
 		a.stopWatches = nil
+	}
+	if a.stopStore != nil {
+		a.stopStore()
+		<-a.storeDone
+		a.stopStore = nil
+	}
+	if a.managed != nil {
+		if err := a.managed.close(); err != nil {
+			a.logger.Warn("managed store: close", "err", err)
+		}
 	}
 }

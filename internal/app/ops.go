@@ -17,6 +17,19 @@ import (
 // /lockouts/clear?client=ADDR&user=NAME clears them, both optional).
 func (a *App) opsHandler() http.Handler {
 	mux := http.NewServeMux()
+	health := a.healthHandler()
+	for _, p := range []string{"GET /metrics", "GET /healthz", "GET /readyz"} {
+		mux.Handle(p, health)
+	}
+	mux.HandleFunc("GET /lockouts", a.loopbackOnly(a.listLockouts))
+	mux.HandleFunc("POST /lockouts/clear", a.loopbackOnly(a.clearLockouts))
+	return mux
+}
+
+// healthHandler serves /metrics, /healthz and /readyz, on the operations
+// listener and on the admin listener alike.
+func (a *App) healthHandler() http.Handler {
+	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.prot.registry, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -26,8 +39,6 @@ func (a *App) opsHandler() http.Handler {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = w.Write([]byte("ready\n"))
 	})
-	mux.HandleFunc("GET /lockouts", a.loopbackOnly(a.listLockouts))
-	mux.HandleFunc("POST /lockouts/clear", a.loopbackOnly(a.clearLockouts))
 	return mux
 }
 

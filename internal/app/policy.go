@@ -5,12 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/htgate/htgate/internal/config"
 	"github.com/htgate/htgate/internal/gateway"
 	"github.com/htgate/htgate/internal/passwd"
 	"github.com/htgate/htgate/internal/policy"
+	"github.com/htgate/htgate/internal/state"
+	"github.com/htgate/htgate/internal/state/memory"
 )
 
 // watchInterval is how often credential files are checked for changes.
@@ -22,6 +25,9 @@ type loadedPolicy struct {
 	files  []interface {
 		Watch(context.Context, time.Duration)
 	}
+	// rules and tableOpts rebuild the table with managed rules (managed.go).
+	rules     []policy.Rule
+	tableOpts policy.TableOptions
 }
 
 // buildPolicy opens every credential and group file the rules name and
@@ -30,6 +36,7 @@ func buildPolicy(cfg *config.Config, logger *slog.Logger) (*loadedPolicy, error)
 	lp := &loadedPolicy{policy: &gateway.Policy{
 		Credentials: map[string]gateway.CredentialSource{},
 		Groups:      map[string]gateway.GroupSource{},
+		Digests:     map[string]gateway.DigestSource{},
 	}}
 	var errs []error
 	rules := make([]policy.Rule, 0, len(cfg.Rules))
@@ -42,6 +49,17 @@ func buildPolicy(cfg *config.Config, logger *slog.Logger) (*loadedPolicy, error)
 					errs = append(errs, fmt.Errorf("%s.htpasswd: %w", origin, err))
 				} else {
 					lp.policy.Credentials[rc.Htpasswd] = gateway.HtpasswdSource{File: f}
+					lp.files = append(lp.files, f)
+				}
+			}
+		}
+		if rc.Htdigest != "" {
+			if _, done := lp.policy.Digests[rc.Htdigest]; !done {
+				f, err := passwd.OpenHtdigest(rc.Htdigest, logger)
+				if err != nil {
+					errs = append(errs, fmt.Errorf("%s.htdigest: %w", origin, err))
+				} else {
+					lp.policy.Digests[rc.Htdigest] = gateway.HtdigestSource{File: f}
 					lp.files = append(lp.files, f)
 				}
 			}
@@ -68,8 +86,11 @@ func buildPolicy(cfg *config.Config, logger *slog.Logger) (*loadedPolicy, error)
 			Host:              rc.Host,
 			Path:              rc.Path,
 			Realm:             rc.Realm,
-			Schemes:           []string{"basic"},
+			Schemes:           schemesOf(rc),
 			Source:            rc.Htpasswd,
+			DigestSource:      rc.Htdigest,
+			DigestAlgorithms:  digestAlgorithms(rc.DigestAlgorithms),
+			NonceLifetime:     rc.NonceLifetime,
 			GroupSource:       rc.GroupFile,
 			Require:           req,
 			PassAuthorization: rc.PassAuthorization,
@@ -83,7 +104,38 @@ func buildPolicy(cfg *config.Config, logger *slog.Logger) (*loadedPolicy, error)
 		return nil, errors.Join(errs...)
 	}
 	lp.policy.Rules = table
+	lp.rules, lp.tableOpts = rules, policy.TableOptions{CaseSensitive: cfg.CaseSensitivePaths}
 	return lp, nil
+}
+
+// schemesOf returns the rule's schemes, lower-case: [basic] by default.
+func schemesOf(rc config.Rule) []string {
+	if len(rc.Schemes) == 0 {
+		return []string{"basic"}
+	}
+	out := make([]string, len(rc.Schemes))
+	for i, s := range rc.Schemes {
+		out[i] = strings.ToLower(s)
+	}
+	return out
+}
+
+// digestAlgorithms spells the configured algorithms canonically (the
+// configuration has been validated).
+func digestAlgorithms(names []string) []string {
+	var out []string
+	for _, n := range names {
+		if a, ok := policy.CanonicalDigestAlgorithm(n); ok {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// newNonces returns the store of Digest nonce counts: in memory, bounded,
+// for the life of the process (it survives configuration reloads).
+func newNonces() state.Nonces {
+	return memory.NewNonces(memory.Options{})
 }
 
 // requireExpr turns a rule's users, groups and Require lines into one

@@ -24,6 +24,11 @@ type Config struct {
 	Root string `yaml:"root"`
 	// Upstream is the URL of an HTTP server to reverse-proxy to.
 	Upstream string `yaml:"upstream"`
+	// HTAccess honours the .htaccess files under Root the way Apache httpd
+	// 2.4 does (docs/apache-compat.md). Needs Root. Default false.
+	HTAccess bool `yaml:"htaccess"`
+	// Apache describes the Apache whose .htaccess handling is emulated.
+	Apache Apache `yaml:"apache"`
 	// Realm is the default realm of rules that name none. Default "Restricted".
 	Realm string `yaml:"realm"`
 	// LogFormat is "json" (default) or "text".
@@ -62,11 +67,70 @@ type Config struct {
 	// (Prometheus), /healthz, /readyz and /lockouts. Default: none. Keep it
 	// on loopback: lockouts can be cleared there (only by loopback clients).
 	MetricsListen string `yaml:"metrics_listen"`
+	// AdminListen is the address of the admin listener: the admin REST API
+	// (/api/, described at /api/openapi.json), the web admin panel,
+	// /metrics, /healthz and /readyz. It needs a managed store (data).
+	// Default: none (off); 127.0.0.1:9080 is the documented choice. A
+	// non-loopback address needs admin.tls_cert and admin.tls_key, or
+	// admin.insecure: true.
+	AdminListen string `yaml:"admin_listen"`
+	// Admin configures the admin listener.
+	Admin Admin `yaml:"admin"`
+	// Data is the directory of the managed store (users, groups, protected
+	// URLs, tokens, audit log: `htgate user`, `htgate url`, ...), created
+	// with mode 0700 when it is given and missing. Default: ./htgate-data
+	// when that directory exists, otherwise no managed store.
+	Data string `yaml:"data"`
+	// Store is the managed store's URL, instead of Data: "sqlite://PATH"
+	// (a database file). Reserved for PostgreSQL. Default: Data's file.
+	Store string `yaml:"store"`
+	// Passwords are the hashing parameters of passwords htgate sets
+	// (managed users and admins).
+	Passwords Passwords `yaml:"passwords"`
+	// AuditRetention is how long audit events are kept. Default 2160h (90
+	// days); negative keeps them forever.
+	AuditRetention time.Duration `yaml:"audit_retention"`
 	// Rules protect paths.
 	Rules []Rule `yaml:"rules"`
 
 	// dir is the directory of the config file; relative paths resolve against it.
 	dir string
+}
+
+// Passwords are the hashing parameters of new passwords.
+type Passwords struct {
+	// Format is argon2id (default) or bcrypt.
+	Format string `yaml:"format"`
+	// BcryptCost is the bcrypt cost, 4 to 17. Default 10.
+	BcryptCost int `yaml:"bcrypt_cost"`
+	// Argon2 are the argon2id parameters.
+	Argon2 Argon2 `yaml:"argon2"`
+}
+
+// Argon2 are argon2id parameters (RFC 9106).
+type Argon2 struct {
+	// MemoryKiB is the memory in KiB. Default 65536 (64 MiB).
+	MemoryKiB uint32 `yaml:"memory_kib"`
+	// Iterations is the number of passes. Default 3.
+	Iterations uint32 `yaml:"iterations"`
+	// Threads is the parallelism. Default 2.
+	Threads uint8 `yaml:"threads"`
+}
+
+// Apache describes the emulated Apache server configuration for
+// .htaccess files. The zero value is the configuration the conformance
+// goldens were recorded with.
+type Apache struct {
+	// AllowOverride lists what .htaccess files may configure, as Apache's
+	// directive: "All", "None" or classes among AuthConfig, FileInfo,
+	// Indexes, Limit and Options. Default "AuthConfig FileInfo Indexes Limit".
+	AllowOverride string `yaml:"allow_override"`
+	// AccessCompat loads mod_access_compat: Order, Allow, Deny and
+	// Satisfy. Default false (they are unknown directives: 500).
+	AccessCompat bool `yaml:"access_compat"`
+	// ServerRoot resolves relative AuthUserFile and AuthGroupFile paths.
+	// Default none: a relative path is an error (500 for its directory).
+	ServerRoot string `yaml:"server_root"`
 }
 
 // Limits are request header limits, as Apache and nginx keep them.
@@ -130,7 +194,8 @@ type Guard struct {
 	// TrustedSuccessWindow: a user name ban does not apply to an address
 	// that logged in as that user within this window. Default 24h.
 	TrustedSuccessWindow time.Duration `yaml:"trusted_success_window"`
-	// AllowList lists addresses and CIDRs that are never banned. Default none.
+	// AllowList lists addresses and CIDRs that are never banned. Default none;
+	// with htaccess: true, the loopback addresses (set it, even to [], to choose).
 	AllowList []string `yaml:"allow_list"`
 	// AnswerStatus is 429 (default) or 401, for clients that only understand 401.
 	AnswerStatus int `yaml:"answer_status"`
@@ -161,8 +226,23 @@ type Rule struct {
 	Host string `yaml:"host"`
 	// Realm is shown in the browser's login dialog. Default: Config.Realm.
 	Realm string `yaml:"realm"`
-	// Htpasswd is the credential file (Apache htpasswd format).
+	// Schemes lists the accepted authentication schemes, in the order
+	// their challenges are sent: basic, digest, or both. Default [basic].
+	Schemes []string `yaml:"schemes"`
+	// Htpasswd is the credential file (Apache htpasswd format), for basic.
 	Htpasswd string `yaml:"htpasswd"`
+	// Htdigest is the Digest credential file (Apache htdigest format,
+	// "user:realm:hash"; `htgate htdigest` writes it), for digest. Its
+	// entries must be for the rule's realm.
+	Htdigest string `yaml:"htdigest"`
+	// DigestAlgorithms lists the Digest algorithms offered, in order:
+	// SHA-256, SHA-256-sess, MD5, MD5-sess. Default: those the htdigest
+	// file holds a hash of for every user of the realm, SHA-256 first
+	// (a file written by Apache's htdigest holds MD5 only).
+	DigestAlgorithms []string `yaml:"digest_algorithms"`
+	// NonceLifetime is how long a Digest nonce is accepted; the client
+	// then silently gets a new one (stale=true). Default 5m, at most 24h.
+	NonceLifetime time.Duration `yaml:"nonce_lifetime"`
 	// GroupFile is an Apache group file, needed for Groups.
 	GroupFile string `yaml:"group_file"`
 	// Users may enter (any of them). With Groups and Require empty: every valid user.
@@ -249,17 +329,36 @@ func (c *Config) ApplyDefaults() {
 	if c.CredentialCache.Size == 0 {
 		c.CredentialCache.Size = 10000
 	}
+	if c.HTAccess && c.Guard.AllowList == nil {
+		// Apache locks nobody out: with .htaccess emulation, clients on
+		// the loopback interface (a local proxy without trusted_proxies,
+		// a local test suite) are not banned unless allow_list says so.
+		c.Guard.AllowList = []string{"127.0.0.0/8", "::1"}
+	}
 	if c.CredentialCache.TTL == 0 {
 		c.CredentialCache.TTL = 5 * time.Minute
 	}
 	c.Root = c.resolve(c.Root)
+	c.Apache.ServerRoot = c.resolve(c.Apache.ServerRoot)
+	c.Data = c.resolve(c.Data)
+	if c.Passwords.Format == "" {
+		c.Passwords.Format = "argon2id"
+	}
+	if c.AuditRetention == 0 {
+		c.AuditRetention = 90 * 24 * time.Hour
+	}
 	c.ErrorPages.TemplatesDir = c.resolve(c.ErrorPages.TemplatesDir)
+	c.applyAdminDefaults()
 	for i := range c.Rules {
 		r := &c.Rules[i]
 		if r.Realm == "" {
 			r.Realm = c.Realm
 		}
 		r.Htpasswd = c.resolve(r.Htpasswd)
+		r.Htdigest = c.resolve(r.Htdigest)
+		for j, sc := range r.Schemes {
+			r.Schemes[j] = strings.ToLower(sc)
+		}
 		r.GroupFile = c.resolve(r.GroupFile)
 	}
 	// Paths are resolved once; later additions (command-line flags) are
@@ -287,6 +386,9 @@ func (c *Config) Validate() []error {
 		add("root or upstream: one of them is required (a docroot to serve or a URL to proxy to)")
 	case c.Root != "" && c.Upstream != "":
 		add("root and upstream: set only one")
+	}
+	if c.HTAccess && c.Root == "" {
+		add("htaccess: needs root (.htaccess files are read from a static docroot)")
 	}
 	if c.Upstream != "" {
 		u, err := url.Parse(c.Upstream)
@@ -333,6 +435,22 @@ func (c *Config) Validate() []error {
 			add("%s%w", l.name, err)
 		}
 	}
+	switch c.Passwords.Format {
+	case "argon2id", "bcrypt":
+	default:
+		add("passwords.format: must be argon2id or bcrypt, got %q", c.Passwords.Format)
+	}
+	if n := c.Passwords.BcryptCost; n != 0 && (n < 4 || n > 17) {
+		add("passwords.bcrypt_cost: must be between 4 and 17, got %d", n)
+	}
+	if a := c.Passwords.Argon2; (a.MemoryKiB != 0 && (a.MemoryKiB < 8*1024 || a.MemoryKiB > 2*1024*1024)) ||
+		(a.Iterations != 0 && a.Iterations > 64) || uint64(a.MemoryKiB)*uint64(max(a.Iterations, 1)) > 4*1024*1024 {
+		add("passwords.argon2: memory_kib must be 8192 to 2097152, iterations at most 64, and memory times iterations at most 4 GiB")
+	}
+	if c.Store != "" && c.Data != "" {
+		add("store and data: set only one")
+	}
+	errs = append(errs, c.validateAdmin()...)
 	seen := map[string]int{}
 	for i, r := range c.Rules {
 		where := fmt.Sprintf("rules[%d]", i)
@@ -344,8 +462,36 @@ func (c *Config) Validate() []error {
 			add("%s: same host and path as rules[%d]", where, j)
 		}
 		seen[key] = i
-		if r.Htpasswd == "" && needsUser(r) {
+		schemes := r.Schemes
+		if len(schemes) == 0 {
+			schemes = []string{"basic"}
+		}
+		seenScheme := map[string]bool{}
+		for j, sc := range schemes {
+			switch {
+			case sc != "basic" && sc != "digest":
+				add("%s.schemes[%d]: %q is not basic or digest", where, j, sc)
+			case seenScheme[sc]:
+				add("%s.schemes[%d]: %s is listed twice", where, j, sc)
+			}
+			seenScheme[sc] = true
+		}
+		if seenScheme["basic"] && r.Htpasswd == "" && needsUser(r) {
 			add("%s.htpasswd: a credential file is required to check users", where)
+		}
+		if seenScheme["digest"] && r.Htdigest == "" && needsUser(r) {
+			add("%s.htdigest: an htdigest file is required for the digest scheme", where)
+		}
+		if r.Htdigest != "" && !seenScheme["digest"] {
+			add("%s.htdigest: set, but digest is not in schemes", where)
+		}
+		for j, a := range r.DigestAlgorithms {
+			if !validDigestAlgorithm(a) {
+				add("%s.digest_algorithms[%d]: %q is not SHA-256, SHA-256-sess, MD5 or MD5-sess", where, j, a)
+			}
+		}
+		if r.NonceLifetime < 0 || r.NonceLifetime > 24*time.Hour {
+			add("%s.nonce_lifetime: must be between 0 (the default, 5m) and 24h", where)
 		}
 		if len(r.Groups) > 0 && r.GroupFile == "" {
 			add("%s.group_file: required when groups are listed", where)
@@ -355,6 +501,17 @@ func (c *Config) Validate() []error {
 		}
 	}
 	return errs
+}
+
+// validDigestAlgorithm reports whether a is a Digest algorithm htgate
+// implements, compared case-insensitively.
+func validDigestAlgorithm(a string) bool {
+	for _, v := range []string{"SHA-256", "SHA-256-sess", "MD5", "MD5-sess"} {
+		if strings.EqualFold(a, v) {
+			return true
+		}
+	}
+	return false
 }
 
 // needsUser reports whether a rule can only be satisfied by an authenticated user.

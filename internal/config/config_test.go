@@ -73,6 +73,14 @@ func TestValidate(t *testing.T) {
 		{"bad proxy", "root: x\ntrusted_proxies: [10.0.0.0/8, nope]\n", []string{"trusted_proxies[1]"}},
 		{"relative rule path", "root: x\nrules: [{path: admin, htpasswd: f}]\n", []string{"rules[0].path"}},
 		{"missing htpasswd", "root: x\nrules: [{path: /admin}]\n", []string{"rules[0].htpasswd"}},
+		{"digest", "root: x\nrules: [{path: /a, schemes: [Digest], htdigest: f, digest_algorithms: [sha-256, MD5-sess], nonce_lifetime: 1m}]\n", nil},
+		{"basic and digest", "root: x\nrules: [{path: /a, schemes: [basic, digest], htpasswd: f, htdigest: g}]\n", nil},
+		{"digest needs htdigest", "root: x\nrules: [{path: /a, schemes: [basic, digest], htpasswd: f}]\n", []string{"rules[0].htdigest"}},
+		{"digest only needs no htpasswd", "root: x\nrules: [{path: /a, schemes: [digest], htdigest: f}]\n", nil},
+		{"htdigest without digest", "root: x\nrules: [{path: /a, htpasswd: f, htdigest: g}]\n", []string{"digest is not in schemes"}},
+		{"bad scheme", "root: x\nrules: [{path: /a, schemes: [bearer, basic, basic], htpasswd: f}]\n", []string{"schemes[0]", "schemes[2]"}},
+		{"bad algorithm", "root: x\nrules: [{path: /a, schemes: [digest], htdigest: f, digest_algorithms: [SHA-512-256]}]\n", []string{"digest_algorithms[0]"}},
+		{"bad lifetime", "root: x\nrules: [{path: /a, schemes: [digest], htdigest: f, nonce_lifetime: 48h}]\n", []string{"nonce_lifetime"}},
 		{"ip only needs no htpasswd", "root: x\nrules: [{path: /admin, require: [ip 10.0.0.0/8]}]\n", nil},
 		{"groups need group file", "root: x\nrules: [{path: /a, htpasswd: f, groups: [g]}]\n", []string{"rules[0].group_file"}},
 		{"duplicate rule", "root: x\nrules: [{path: /a, htpasswd: f}, {path: /a, htpasswd: g}]\n", []string{"same host and path as rules[0]"}},
@@ -126,4 +134,18 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("defaults not applied: %+v", c)
 		}
 	})
+}
+
+func TestParseDigestRule(t *testing.T) {
+	c, err := Parse([]byte("root: site\nrules:\n  - path: /members\n    schemes: [Basic, DIGEST]\n    htpasswd: users\n    htdigest: users.htdigest\n    nonce_lifetime: 30s\n"), "/etc/htgate")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if errs := c.Validate(); len(errs) > 0 {
+		t.Fatalf("Validate() = %v, want none", errs)
+	}
+	r := c.Rules[0]
+	if r.Htdigest != "/etc/htgate/users.htdigest" || strings.Join(r.Schemes, ",") != "basic,digest" || r.NonceLifetime != 30*time.Second {
+		t.Errorf("rule = %+v, want htdigest resolved, schemes lower-cased, nonce_lifetime 30s", r)
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/netip"
+	"strings"
 
 	"github.com/htgate/htgate"
 	"github.com/htgate/htgate/internal/passwd"
@@ -57,10 +58,20 @@ func (g *Gateway) authenticate(ctx context.Context, dry bool, p *Policy, rule *p
 		g.challenge(rule, d, htgate.ReasonCredentialsMissing, "no Authorization header: credentials needed")
 		return nil, false
 	}
-	if name, _ := scheme.ParseAuthorization(header); name != "basic" {
-		g.challenge(rule, d, htgate.ReasonLogonFailed, "scheme "+quoteScheme(name)+" is not accepted here (accepted: Basic)")
+	switch name, _ := scheme.ParseAuthorization(header); {
+	case name == scheme.Basic && rule.HasScheme(scheme.Basic):
+		return g.authenticateBasic(ctx, dry, p, rule, d, header)
+	case name == scheme.Digest && rule.HasScheme(scheme.Digest):
+		return g.authenticateDigest(ctx, dry, p, rule, r, d, header)
+	default:
+		g.challenge(rule, d, htgate.ReasonLogonFailed, "scheme "+quoteScheme(name)+" is not accepted here (accepted: "+acceptedSchemes(rule)+")")
 		return nil, false
 	}
+}
+
+// authenticateBasic checks Basic credentials (RFC 7617) against the rule's
+// credential source, through the verified-credential cache.
+func (g *Gateway) authenticateBasic(ctx context.Context, dry bool, p *Policy, rule *policy.Rule, d *htgate.Decision, header string) (*htgate.Principal, bool) {
 	creds, err := scheme.ParseBasic(header)
 	if err != nil {
 		if !g.checkGuard(ctx, rule, d, "") {
@@ -75,6 +86,7 @@ func (g *Gateway) authenticate(ctx context.Context, dry bool, p *Policy, rule *p
 		}
 		return nil, false
 	}
+	creds.User = canonicalUser(p, rule, creds.User) // managed users: one name for "Alice" and "alice"
 	d.User = creds.User
 	if !g.checkGuard(ctx, rule, d, creds.User) {
 		return nil, false
@@ -144,9 +156,55 @@ func (g *Gateway) challenge(rule *policy.Rule, d *htgate.Decision, reason htgate
 	}
 }
 
-// challenges are the challenges of every scheme the rule accepts.
+// challenges are the challenges of every scheme the rule accepts, in the
+// rule's order (Basic when it lists none).
 func (g *Gateway) challenges(rule *policy.Rule) []htgate.Challenge {
-	return []htgate.Challenge{scheme.BasicChallenge(rule.Realm)}
+	return g.challengesWith(rule, digestChallengeState{})
+}
+
+// challengesWith is challenges with the Digest challenges marked stale or
+// carrying an opaque as st says.
+func (g *Gateway) challengesWith(rule *policy.Rule, st digestChallengeState) []htgate.Challenge {
+	if len(rule.Schemes) == 0 {
+		return []htgate.Challenge{basicChallenge(rule)}
+	}
+	out := make([]htgate.Challenge, 0, len(rule.Schemes)+1)
+	for _, s := range rule.Schemes {
+		switch s {
+		case scheme.Basic:
+			out = append(out, basicChallenge(rule))
+		case scheme.Digest:
+			out = append(out, g.digestChallenges(rule, st)...)
+		}
+	}
+	return out
+}
+
+// basicChallenge is the rule's Basic challenge: with charset="UTF-8" for
+// htgate's own rules, and without it, as Apache's mod_auth_basic sends it,
+// for Apache rules.
+func basicChallenge(rule *policy.Rule) htgate.Challenge {
+	if rule.Apache {
+		return htgate.Challenge{Scheme: "Basic", Params: []htgate.Param{{Name: "realm", Value: rule.Realm}}}
+	}
+	return scheme.BasicChallenge(rule.Realm)
+}
+
+// acceptedSchemes names the rule's schemes for traces, e.g. "Basic, Digest".
+func acceptedSchemes(rule *policy.Rule) string {
+	if len(rule.Schemes) == 0 {
+		return "Basic"
+	}
+	var b strings.Builder
+	for i, s := range rule.Schemes {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		if s != "" {
+			b.WriteString(strings.ToUpper(s[:1]) + s[1:])
+		}
+	}
+	return b.String()
 }
 
 // quoteScheme keeps an attacker's scheme token short and printable in traces.

@@ -23,7 +23,7 @@ func (g *Gateway) authorize(ctx context.Context, dry bool, p *Policy, rule *poli
 		return nil, false
 	}
 	principal, ok := g.authenticate(ctx, dry, p, rule, r, d)
-	if !ok {
+	if !ok || !g.checkAccount(p, rule, d, principal) {
 		return nil, false
 	}
 	if rule.GroupSource != "" {

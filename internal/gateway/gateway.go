@@ -15,6 +15,8 @@ import (
 	"github.com/htgate/htgate"
 	"github.com/htgate/htgate/internal/policy"
 	"github.com/htgate/htgate/internal/respond"
+	"github.com/htgate/htgate/internal/scheme"
+	"github.com/htgate/htgate/internal/state"
 	"github.com/htgate/htgate/internal/upstream"
 )
 
@@ -29,6 +31,9 @@ type Policy struct {
 	Credentials map[string]CredentialSource
 	// Groups maps a rule's GroupSource to its group source.
 	Groups map[string]GroupSource
+	// Digests maps a rule's DigestSource to its Digest credential source
+	// (an htdigest file: HtdigestSource).
+	Digests map[string]DigestSource
 }
 
 // Options configure a Gateway. Nil fields take the documented default.
@@ -58,6 +63,20 @@ type Options struct {
 	Failures FailureCounter
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
+	// DigestKey mints and checks Digest nonces. Nil: a random key made by
+	// New, so that nonces do not survive a restart (clients retry stale
+	// nonces without asking the user); nodes that share clients share a
+	// key made from a common secret.
+	DigestKey *scheme.NonceKey
+	// Nonces remembers the nonce counts of verified Digest requests, so
+	// that a captured request cannot be replayed. Nil: counts are not
+	// checked and a request can be replayed while its nonce lives; the
+	// application always sets one.
+	Nonces state.Nonces
+	// HTAccess honours the .htaccess files of a static docroot as Apache
+	// httpd 2.4 does (see HTAccess). Nil: .htaccess files are ignored
+	// (the static backend never serves them).
+	HTAccess *HTAccess
 }
 
 // Gateway is the request path. It is safe for concurrent use.
@@ -66,6 +85,7 @@ type Gateway struct {
 	policy atomic.Pointer[Policy]
 	refs   refIDs
 	states sync.Pool // *requestState
+	ht     *htState  // nil unless Options.HTAccess
 }
 
 // New returns a gateway enforcing p.
@@ -77,7 +97,14 @@ func New(p *Policy, opts Options) *Gateway {
 		opts.Now = time.Now
 	}
 	opts.Limits = opts.Limits.WithDefaults()
-	g := &Gateway{opts: opts, refs: newRefIDs()}
+	if opts.DigestKey == nil {
+		key, err := scheme.NewNonceKey(nil)
+		if err != nil {
+			panic("gateway: no randomness for the Digest nonce key: " + err.Error())
+		}
+		opts.DigestKey = key
+	}
+	g := &Gateway{opts: opts, refs: newRefIDs(), ht: newHTState(opts.HTAccess, opts.Logger, opts.Now)}
 	g.states.New = func() any { return new(requestState) }
 	g.policy.Store(p)
 	return g
@@ -111,10 +138,13 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	rec := &st.rec
 	rec.ResponseWriter, rec.refID = w, d.RefID
-	if d.Reason.Allowed() {
+	switch {
+	case g.ht != nil:
+		g.serveHTAccess(rec, r, d, fwd)
+	case d.Reason.Allowed():
 		d.Status = http.StatusOK
 		g.opts.Backend.Serve(rec, r, fwd)
-	} else {
+	default:
 		if d.Status == http.StatusBadRequest {
 			// The connection's framing may be in doubt: do not reuse it.
 			rec.Header().Set("Connection", "close")
@@ -154,9 +184,15 @@ func (g *Gateway) decide(ctx context.Context, dry bool, r *http.Request, d *htga
 	g.resolveClient(r, d)
 	if !g.checkLimits(r, d) || !g.checkMethod(r, d) {
 		d.Path = r.URL.Path
+		if g.ht != nil {
+			g.htaccessEarly(d)
+		}
 		return upstream.Request{}, nil
 	}
 	path, escaped, ok := g.normalize(r, d)
+	if g.ht != nil {
+		ok = g.htaccessTarget(ctx, dry, r, d, ok)
+	}
 	if !ok {
 		return upstream.Request{}, nil
 	}
@@ -167,17 +203,20 @@ func (g *Gateway) decide(ctx context.Context, dry bool, r *http.Request, d *htga
 	}
 	rule := g.match(p, r, d)
 	fwd = upstream.Request{Path: path, EscapedPath: escaped, RefID: d.RefID, Client: d.Client, KeepAuthorization: true}
-	if rule == nil {
-		return fwd, release
+	if rule != nil {
+		fwd.KeepAuthorization = rule.PassAuthorization
+		principal, ok := g.authorize(ctx, dry, p, rule, r, d)
+		if !ok {
+			return upstream.Request{}, release
+		}
+		if principal != nil {
+			fwd.User = principal.Name
+			fwd.Groups = principal.Groups
+		}
 	}
-	fwd.KeepAuthorization = rule.PassAuthorization
-	principal, ok := g.authorize(ctx, dry, p, rule, r, d)
-	if !ok {
+	// With .htaccess on, a YAML rule and the .htaccess files must both allow.
+	if g.ht != nil && !g.htaccessStep(ctx, dry, r, d, &fwd) {
 		return upstream.Request{}, release
-	}
-	if principal != nil {
-		fwd.User = principal.Name
-		fwd.Groups = principal.Groups
 	}
 	return fwd, release
 }

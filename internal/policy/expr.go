@@ -22,6 +22,11 @@ const (
 	All                    // <RequireAll> (Sub)
 	Any                    // <RequireAny> (Sub)
 	None                   // <RequireNone> (Sub)
+	Host                   // Require host NAME... (Args), Apache mod_authz_host; see Facts.Resolver
+	ForwardDNS             // Require forward-dns NAME... (Args)
+	Local                  // Require local
+	Env                    // Require env VAR... (Args); see Facts.Env
+	Cond                   // Require expr (Cond)
 )
 
 var kindNames = [...]string{
@@ -35,6 +40,11 @@ var kindNames = [...]string{
 	All:        "RequireAll",
 	Any:        "RequireAny",
 	None:       "RequireNone",
+	Host:       "host",
+	ForwardDNS: "forward-dns",
+	Local:      "local",
+	Env:        "env",
+	Cond:       "expr",
 }
 
 // String returns the Require keyword of k ("valid-user", "all granted") or
@@ -63,6 +73,8 @@ type Expr struct {
 	Nets   []netip.Prefix
 	Sub    []Expr
 	Negate bool
+	// Cond is the condition of a Cond clause (Require expr).
+	Cond Condition
 }
 
 // Result is the outcome of evaluating an Expr, as in mod_authz_core.
@@ -118,6 +130,10 @@ type Facts struct {
 	Client netip.Addr
 	// Method is the request method as sent.
 	Method string
+
+	// The facts below are read only by the Apache clauses of .htaccess
+	// files (host, forward-dns, local, env, expr); see ApacheFacts.
+	ApacheFacts
 }
 
 // Evaluate evaluates e against f with the semantics of Apache 2.4
@@ -195,6 +211,8 @@ func (e *Expr) eval(f *Facts, trace func(string, Result)) Result {
 		r = Granted
 	case AllDenied:
 		r = Denied
+	case Host, ForwardDNS, Local, Env, Cond:
+		r = e.evalApache(f)
 	case All:
 		r = Neutral
 		for i := range e.Sub {
@@ -288,6 +306,8 @@ func (e *Expr) why(f *Facts, raw Result) string {
 		return "client is " + f.Client.String()
 	case Method:
 		return "method is " + f.Method
+	case Host, ForwardDNS, Local, Env, Cond:
+		return e.whyApache(f)
 	}
 	return ""
 }
@@ -299,6 +319,8 @@ func (e Expr) NeedsUser() bool {
 	switch e.Kind {
 	case ValidUser, User, Group:
 		return true
+	case Cond:
+		return e.Cond != nil && e.Cond.NeedsUser()
 	case All, Any, None:
 		for _, s := range e.Sub {
 			if s.NeedsUser() {
@@ -324,10 +346,15 @@ func (e *Expr) write(b *strings.Builder) {
 	}
 	b.WriteString(e.Kind.String())
 	switch e.Kind {
-	case User, Group, Method:
+	case User, Group, Method, Host, ForwardDNS, Env:
 		for _, a := range e.Args {
 			b.WriteByte(' ')
 			b.WriteString(quoteWord(a))
+		}
+	case Cond:
+		if e.Cond != nil {
+			b.WriteByte(' ')
+			b.WriteString(e.Cond.String())
 		}
 	case IP:
 		for _, p := range e.Nets {

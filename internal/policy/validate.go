@@ -69,6 +69,10 @@ func (e *Expr) validate(depth int) error {
 				return invalid("ip: invalid network %s", p)
 			}
 		}
+	case Host, ForwardDNS, Local, Env, Cond:
+		if err := e.validateApache(); err != nil {
+			return err
+		}
 	case All, Any, None:
 		if e.Negate {
 			return invalid("%s cannot be negated (use RequireNone)", e.Kind)

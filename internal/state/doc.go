@@ -1,14 +1,16 @@
 // Package state defines the shared ephemeral state of DESIGN §3: failure
 // counters with a fixed window, bans whose length grows with each repeat
-// offence, and short-lived marks (recent successes). It holds only
+// offence, short-lived marks (recent successes), and the nonce counts of
+// Digest authentication that refuse replayed requests. It holds only
 // interfaces and small value types; implementations live in state/memory
 // (one process) and, later, state/redis (several nodes), and every one of
-// them passes statetest.Run. It imports only the standard library.
+// them passes statetest.Run (and statetest.RunNonces). It imports only the
+// standard library.
 //
 // # Contract for implementations
 //
-// Every operation is atomic on the store's side: Counters.Incr and
-// Bans.Ban are read-modify-write operations that concurrent callers, in
+// Every operation is atomic on the store's side: Counters.Incr, Bans.Ban
+// and Nonces.Use are read-modify-write operations that concurrent callers, in
 // one process or on several nodes, must never observe half done. A Redis
 // implementation runs each as one Lua script (or MULTI/EXEC); it must not
 // read a value into Go, change it and write it back.

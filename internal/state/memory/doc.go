@@ -1,6 +1,7 @@
 // Package memory is the in-process implementation of the state interfaces:
 // counters, bans and marks in three bounded, sharded LRU tables
-// (hashicorp/golang-lru/v2) with lazy expiry, on an injected clock. It is
+// (hashicorp/golang-lru/v2) with lazy expiry, on an injected clock (Store),
+// and Digest nonce counts in a fourth table of the same kind (Nonces). It is
 // the default for a single node; it imports state and golang-lru only.
 //
 // # Memory bound

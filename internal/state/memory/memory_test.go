@@ -159,3 +159,9 @@ func BenchmarkActiveMiss(b *testing.B) {
 		}
 	}
 }
+
+func TestNoncesConformance(t *testing.T) {
+	statetest.RunNonces(t, func(t *testing.T, now func() time.Time) state.Nonces {
+		return NewNonces(Options{MaxKeys: 1024, Now: now})
+	})
+}

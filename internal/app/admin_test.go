@@ -1,0 +1,386 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/htgate/htgate/internal/config"
+	"github.com/htgate/htgate/internal/store"
+)
+
+// adminFixture is a gateway on a docroot and a managed store, with the
+// admin listener on a loopback port and an admin account "root".
+type adminFixture struct {
+	app      *App
+	gateway  string // http://127.0.0.1:PORT
+	admin    string // http://127.0.0.1:PORT of the admin listener
+	cancel   context.CancelFunc
+	done     chan error
+	password string
+}
+
+func startAdmin(t *testing.T) *adminFixture {
+	t.Helper()
+	dir := t.TempDir()
+	root := filepath.Join(dir, "site")
+	for name, body := range map[string]string{"index.html": "PUBLIC", "members/index.html": "MEMBERS-ONLY"} {
+		p := filepath.Join(root, name)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := &config.Config{
+		Listen:      "127.0.0.1:0",
+		Root:        root,
+		Data:        filepath.Join(dir, "data"),
+		AdminListen: "127.0.0.1:0",
+		LogFormat:   "text",
+		Passwords:   config.Passwords{Format: "bcrypt", BcryptCost: 4},
+	}
+	f := false
+	cfg.AccessLog = &f
+	cfg.ApplyDefaults()
+	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
+	ctx, cancel := context.WithCancel(context.Background())
+	a, err := Open(ctx, cfg, logger)
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	fx := &adminFixture{app: a, cancel: cancel, done: make(chan error, 1), password: "root-admin-password",
+		gateway: "http://" + a.Addr().String(), admin: "http://" + a.AdminAddr().String()}
+	hash, err := HashPassword(cfg.Passwords, []byte(fx.password), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.managed.st.AddAdmin(ctx, store.Admin{Name: "root", Hash: hash, Role: store.RoleAdmin}); err != nil {
+		t.Fatal(err)
+	}
+	go func() { fx.done <- a.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-fx.done:
+		case <-time.After(10 * time.Second):
+			t.Error("the app did not stop")
+		}
+	})
+	return fx
+}
+
+// statusAs requests path on the gateway with Basic credentials.
+func (fx *adminFixture) statusAs(t *testing.T, path, user, password string) int {
+	t.Helper()
+	req, err := http.NewRequest("GET", fx.gateway+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.SetBasicAuth(user, password)
+	res, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	return res.StatusCode
+}
+
+// waitStatus polls the gateway for up to a second until it answers want:
+// a change made in the panel must be enforced within a second.
+func (fx *adminFixture) waitStatus(t *testing.T, path, user, password string, want int) {
+	t.Helper()
+	deadline := time.Now().Add(time.Second)
+	for {
+		got := fx.statusAs(t, path, user, password)
+		if got == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("GET %s as %s = %d after 1s, want %d", path, user, got, want)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestAdminListenerServesAPIAndHealth(t *testing.T) {
+	fx := startAdmin(t)
+	for path, want := range map[string]int{"/healthz": 200, "/readyz": 200, "/metrics": 200, "/api/openapi.json": 200, "/api/users": 401, "/login": 200} {
+		res, err := http.Get(fx.admin + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != want {
+			t.Errorf("GET %s on the admin listener = %d, want %d", path, res.StatusCode, want)
+		}
+	}
+	// The panel is not on the gateway's listener.
+	if res, err := http.Get(fx.gateway + "/api/openapi.json"); err == nil {
+		res.Body.Close()
+		if res.StatusCode == 200 {
+			t.Error("the admin API answers on the gateway's listener")
+		}
+	}
+}
+
+func TestAdminListenNeedsStore(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir) // no ./htgate-data here
+	cfg := &config.Config{Listen: "127.0.0.1:0", Root: dir, AdminListen: "127.0.0.1:0"}
+	cfg.ApplyDefaults()
+	a, err := Open(context.Background(), cfg, slog.New(slog.DiscardHandler))
+	if err == nil {
+		a.Close()
+		t.Fatal("Open with admin_listen and no store succeeded")
+	}
+	if !strings.Contains(err.Error(), "managed store") {
+		t.Errorf("error = %v", err)
+	}
+}
+
+// panelChromium finds Debian's chromium. In CI (CI=true) its absence is a
+// failure, since .ci/run installs it; elsewhere the test is skipped.
+func panelChromium(t *testing.T) string {
+	t.Helper()
+	for _, p := range []string{"/usr/bin/chromium", "/usr/bin/chromium-browser"} {
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	if p, err := exec.LookPath("chromium"); err == nil {
+		return p
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal("chromium is not installed (apt-get install chromium); .ci/run installs it")
+	}
+	t.Skip("chromium is not installed (apt-get install chromium)")
+	return ""
+}
+
+// browse runs one chromedp action and fails the test on error.
+func browse[T any](t *testing.T, ctx context.Context, a chromedp.Action[T]) T {
+	t.Helper()
+	v, err := chromedp.Run(ctx, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// TestPanelEndToEnd drives the admin panel in headless Chromium: sign in,
+// protect a URL, add a user, allow them in, and check that the gateway
+// lets them in within a second; remove the user (confirming, since they
+// were the only one allowed in) and check that the gateway refuses them.
+// It saves a screenshot of every panel page at desktop and phone widths
+// under the test's temp dir, or $HTGATE_SCREENSHOTS.
+func TestPanelEndToEnd(t *testing.T) {
+	chrome := panelChromium(t)
+	fx := startAdmin(t)
+	shots := os.Getenv("HTGATE_SCREENSHOTS")
+	if shots == "" {
+		shots = t.TempDir()
+	} else if err := os.MkdirAll(shots, 0o755); err != nil {
+		t.Fatal(err)
+	}
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chrome),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("password-store", "basic"),
+		chromedp.UserDataDir(t.TempDir()),
+	)
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancel()
+	ctx, cancel := chromedp.NewContext(actx)
+	defer cancel()
+	ctx, cancel = context.WithTimeout(ctx, 3*time.Minute)
+	defer cancel()
+
+	desktop := func() {
+		if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 800, chromedp.EmulateScale(1))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	desktop()
+	open := func(path string) {
+		t.Helper()
+		if err := chromedp.Do(ctx, chromedp.Navigate(fx.admin+path)); err != nil {
+			t.Fatalf("navigate %s: %v", path, err)
+		}
+	}
+	// submit clicks a form's button and waits for the next page to say want.
+	submit := func(button, want string) {
+		t.Helper()
+		if err := chromedp.Do(ctx, chromedp.Click(chromedp.CSS(button), chromedp.NodeVisible)); err != nil {
+			t.Fatalf("click %s: %v", button, err)
+		}
+		// The click navigates: evaluating may fail while the next page
+		// loads, so poll until it says what it should.
+		js := fmt.Sprintf(`document.readyState === "complete" && document.body.innerText.includes(%q)`, want)
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](js))
+			if err == nil && ok {
+				break
+			}
+			if time.Now().After(deadline) {
+				body, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.innerText`))
+				t.Fatalf("after clicking %s: the page does not say %q (%v)\n%s", button, want, err, body)
+			}
+			time.Sleep(25 * time.Millisecond)
+		}
+	}
+	fill := func(id, value string) {
+		t.Helper()
+		if err := chromedp.Do(ctx, chromedp.SendKeys(chromedp.ID(id), value, chromedp.NodeVisible)); err != nil {
+			t.Fatalf("type into #%s: %v", id, err)
+		}
+	}
+	// shoot saves the current page at desktop and phone widths, and checks
+	// that it has a heading and does not scroll sideways on a phone.
+	shoot := func(name string) {
+		t.Helper()
+		for _, size := range []struct {
+			name          string
+			width, height int64
+			mobile        bool
+		}{{"desktop", 1280, 800, false}, {"phone", 390, 844, true}} {
+			vopts := []chromedp.EmulateViewportOption{chromedp.EmulateScale(1)}
+			if size.mobile {
+				vopts = append(vopts, chromedp.EmulateMobile)
+			}
+			if err := chromedp.Do(ctx, chromedp.EmulateViewport(size.width, size.height, vopts...)); err != nil {
+				t.Fatal(err)
+			}
+			heading := browse(t, ctx, chromedp.Evaluate[string](`(document.querySelector("h1") || {}).innerText || ""`))
+			scrollWidth := browse(t, ctx, chromedp.Evaluate[int64](`document.documentElement.scrollWidth`))
+			innerWidth := browse(t, ctx, chromedp.Evaluate[int64](`window.innerWidth`))
+			png := browse(t, ctx, chromedp.FullScreenshot(100))
+			if strings.TrimSpace(heading) == "" {
+				t.Errorf("%s: no <h1>", name)
+			}
+			if scrollWidth > innerWidth {
+				t.Errorf("%s-%s: page is %dpx wide in a %dpx window (scrolls sideways)", name, size.name, scrollWidth, innerWidth)
+			}
+			if err := os.WriteFile(filepath.Join(shots, name+"-"+size.name+".png"), png, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		desktop()
+	}
+
+	// Sign in.
+	open("/urls")
+	if loc := browse(t, ctx, chromedp.Location()); !strings.Contains(loc, "/login?next=") {
+		t.Fatalf("unauthenticated panel page went to %s, want the login page", loc)
+	}
+	shoot("01-login")
+	fill("f-name", "root")
+	fill("f-password", "wrong password")
+	submit("form[action='/login'] button", "Wrong admin name or password")
+	shoot("02-login-failed")
+	fill("f-password", fx.password)
+	submit("form[action='/login'] button", "Signed in as")
+	shoot("03-urls-empty")
+
+	// Protect /members.
+	fill("f-path", "/members")
+	fill("f-realm", "Members area")
+	submit("form[action='/urls'] button.primary", "/members is protected")
+	shoot("04-access-empty")
+
+	// Add alice, with a mistake first.
+	open("/users")
+	fill("f-name", "alice")
+	fill("f-password", "alice-pw-123")
+	fill("f-password2", "alice-pw-124")
+	submit("form[action='/users'] button", "The two passwords differ")
+	shoot("05-users-error")
+	// The form comes back with the name kept and the passwords empty.
+	if v := browse(t, ctx, chromedp.Evaluate[string](`document.getElementById("f-name").value + "|" + document.getElementById("f-password").value`)); v != "alice|" {
+		t.Errorf("form after the error: name|password = %q, want %q", v, "alice|")
+	}
+	fill("f-display_name", "Alice Liddell")
+	fill("f-password", "alice-pw-123")
+	fill("f-password2", "alice-pw-123")
+	submit("form[action='/users'] button", "User alice added.")
+	shoot("06-users")
+
+	// Before the grant, alice is known but not allowed in.
+	fx.waitStatus(t, "/members/", "alice", "alice-pw-123", http.StatusForbidden)
+
+	// Allow alice into /members.
+	open("/access?" + url.Values{"path": {"/members"}}.Encode())
+	fill("f-user", "alice")
+	submit("form[action='/access/grant'] input[value=user] ~ button", "alice may now enter /members.")
+	shoot("07-access")
+	fx.waitStatus(t, "/members/", "alice", "alice-pw-123", http.StatusOK)
+	fx.waitStatus(t, "/members/", "alice", "wrong", http.StatusUnauthorized)
+
+	// A group, the other pages.
+	open("/groups")
+	fill("f-name", "staff")
+	submit("form[action='/groups'] button", "Group staff added.")
+	fill("f-user", "alice")
+	submit("form[action='/groups/members/add'] button", "alice added to group staff.")
+	shoot("08-group")
+	open("/groups")
+	shoot("09-groups")
+	open("/urls")
+	shoot("10-urls")
+	open("/urls/edit?" + url.Values{"path": {"/members"}}.Encode())
+	shoot("11-url-edit")
+	open("/tokens")
+	fill("f-name", "backup script")
+	submit("form[action='/tokens'] button", "Your new token")
+	shoot("12-tokens-new")
+	open("/password")
+	shoot("13-password")
+	open("/nothing-here")
+	shoot("14-not-found")
+
+	// Remove alice: she is the only one allowed into /members, so the
+	// panel asks first.
+	open("/users/edit?name=alice")
+	shoot("15-user")
+	submit("form[action='/users/remove'] button", "is the only user allowed into")
+	shoot("16-user-remove-confirm")
+	if fx.statusAs(t, "/members/", "alice", "alice-pw-123") != http.StatusOK {
+		t.Fatal("alice lost access before the removal was confirmed")
+	}
+	submit("form[action='/users/remove'] button.danger", "User alice removed.")
+	fx.waitStatus(t, "/members/", "alice", "alice-pw-123", http.StatusUnauthorized)
+
+	open("/audit")
+	shoot("17-audit")
+	open("/urls")
+	submit("form[action='/urls/remove'] button", "without signing in")
+	shoot("18-url-remove-confirm")
+
+	// Sign out: the session ends.
+	submit("form[action='/logout'] button", "You are signed out.")
+	open("/users")
+	if loc := browse(t, ctx, chromedp.Location()); !strings.Contains(loc, "/login") {
+		t.Errorf("after signing out, /users went to %s, want the login page", loc)
+	}
+	t.Logf("screenshots in %s", shots)
+}

@@ -1,0 +1,1 @@
+MARKER:files-case-php

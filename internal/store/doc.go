@@ -1,0 +1,16 @@
+// Package store defines the managed store of htgate: users and their
+// password hashes, groups, protected URLs and who may enter them, API
+// tokens, admin accounts and the audit log (DESIGN §3). It holds the model
+// types, small role interfaces (Users, Groups, URLs, Grants, Tokens, Admins,
+// Audit, Importer, Snapshotter) that every backend implements, the sentinel
+// errors they return, and Snapshot, the immutable in-memory view the
+// gateway enforces.
+//
+// Backends live in subpackages: store/sqlstore is the database/sql
+// implementation and its embedded migrations (one schema for every SQL
+// dialect), store/sqlite opens it on an embedded SQLite file, and
+// store/storetest is the conformance suite every backend passes.
+//
+// It imports htgate's names and passwd packages and the standard library;
+// it never imports a driver.
+package store
