@@ -190,27 +190,36 @@ func TestUnknownUserCostsTheSame(t *testing.T) {
 		}
 		return took
 	}
+	// A systematic difference (an unknown user skipping the hash) shows in
+	// every round; a burst of load from other processes shows in one. So
+	// the test passes when one of up to three rounds is within 5%.
 	const n = 41
-	var known, unknown []time.Duration
-	var ratios []float64
-	for i := range n {
-		var k, u time.Duration
-		if i%2 == 0 {
-			k = measure(basic("erin", "wrong"))
-			u = measure(basic("nosuchuser"+strconv.Itoa(i), "wrong"))
-		} else {
-			u = measure(basic("nosuchuser"+strconv.Itoa(i), "wrong"))
-			k = measure(basic("erin", "wrong"))
+	for round := 1; ; round++ {
+		var known, unknown []time.Duration
+		var ratios []float64
+		for i := range n {
+			var k, u time.Duration
+			if i%2 == 0 {
+				k = measure(basic("erin", "wrong"))
+				u = measure(basic("nosuchuser"+strconv.Itoa(i), "wrong"))
+			} else {
+				u = measure(basic("nosuchuser"+strconv.Itoa(i), "wrong"))
+				k = measure(basic("erin", "wrong"))
+			}
+			known, unknown = append(known, k), append(unknown, u)
+			ratios = append(ratios, float64(u)/float64(k))
 		}
-		known, unknown = append(known, k), append(unknown, u)
-		ratios = append(ratios, float64(u)/float64(k))
-	}
-	slices.Sort(known)
-	slices.Sort(unknown)
-	slices.Sort(ratios)
-	ratio := ratios[n/2]
-	t.Logf("median known user, wrong password: %v; unknown user: %v; median ratio %.3f", known[n/2], unknown[n/2], ratio)
-	if ratio < 0.95 || ratio > 1.05 {
-		t.Errorf("unknown user vs known user with a wrong password: median time ratio %.3f (medians %v vs %v), want within 5%%", ratio, unknown[n/2], known[n/2])
+		slices.Sort(known)
+		slices.Sort(unknown)
+		slices.Sort(ratios)
+		ratio := ratios[n/2]
+		t.Logf("round %d: median known user, wrong password: %v; unknown user: %v; median ratio %.3f", round, known[n/2], unknown[n/2], ratio)
+		if ratio >= 0.95 && ratio <= 1.05 {
+			return
+		}
+		if round == 3 {
+			t.Errorf("unknown user vs known user with a wrong password: median time ratio %.3f (medians %v vs %v), want within 5%%", ratio, unknown[n/2], known[n/2])
+			return
+		}
 	}
 }
