@@ -32,6 +32,7 @@ type serveFlags struct {
 	storeURL       string
 	guard          bool
 	metricsAddr    string
+	adminAddr      string
 }
 
 func newServeCmd() *cobra.Command {
@@ -65,6 +66,7 @@ there is enforced within a second, without a restart.`,
 	fl.StringVar(&f.logFormat, "log-format", "", "log format: json or text (default json)")
 	fl.BoolVar(&f.accessLog, "access-log", true, "write one log line per request")
 	fl.BoolVar(&f.guard, "guard", true, "brute-force protection (lockouts); --guard=false turns it off")
+	fl.StringVar(&f.adminAddr, "admin-addr", "", "admin panel and REST API listener, e.g. 127.0.0.1:9080 (needs --data)")
 	fl.StringVar(&f.metricsAddr, "metrics-addr", "", "operations listener for /metrics, /healthz, /readyz, /lockouts (e.g. 127.0.0.1:9090)")
 	return cmd
 }
@@ -127,6 +129,9 @@ func buildConfig(cmd *cobra.Command, f serveFlags) (*config.Config, error) {
 	}
 	if f.metricsAddr != "" {
 		cfg.MetricsListen = f.metricsAddr
+	}
+	if f.adminAddr != "" {
+		cfg.AdminListen = f.adminAddr
 	}
 	cfg.TrustedProxies = append(cfg.TrustedProxies, f.trustedProxies...)
 	if f.data != "" && f.storeURL != "" {

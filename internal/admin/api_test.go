@@ -295,6 +295,7 @@ func TestAPITokens(t *testing.T) {
 	ro := api{e: e, token: e.tokenFor(rootName, rootPassword, true)}
 	ro.call("GET", "/api/users", nil).want(t, http.StatusOK)
 	ro.call("POST", "/api/users", newUser{Name: "x", Password: "long enough"}).want(t, http.StatusForbidden)
+	ro.call("PUT", "/api/me/password", passwordChange{Current: rootPassword, New: "another password"}).want(t, http.StatusForbidden)
 
 	// Revoked tokens stop at once.
 	id := ts.Items[0].ID
@@ -303,7 +304,7 @@ func TestAPITokens(t *testing.T) {
 	if !strings.Contains(r.Header.Get("WWW-Authenticate"), `error="invalid_token"`) {
 		t.Errorf("WWW-Authenticate = %q", r.Header.Get("WWW-Authenticate"))
 	}
-	ro.call("DELETE", "/api/tokens/nope", nil).want(t, http.StatusNotFound)
+	ro.call("DELETE", "/api/tokens/nope", nil).want(t, http.StatusForbidden) // read-only: no revoking either
 
 	// A locked admin's tokens stop too.
 	locked := true
@@ -568,7 +569,9 @@ func TestLogHasNoSecrets(t *testing.T) {
 	var logs strings.Builder
 	var mu sync.Mutex
 	w := writerFunc(func(p []byte) (int, error) { mu.Lock(); defer mu.Unlock(); return logs.Write(p) })
-	e := newEnv(t, func(o *Options) { o.Logger = slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug})) })
+	e := newEnv(t, func(o *Options) {
+		o.Logger = slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	})
 	b := e.browser()
 	page := b.get("/login")
 	b.post("/login", url.Values{"csrf": {csrfOf(t, page.body)}, "name": {rootName}, "password": {"SECRET-typo-1"}}).want(t, http.StatusUnauthorized)

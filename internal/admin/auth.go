@@ -39,7 +39,7 @@ const (
 	public      access = iota // no login (login page, assets, OpenAPI, health)
 	read                      // any signed-in admin, viewer included
 	write                     // role admin
-	self                      // any signed-in admin, about their own account
+	self                      // any signed-in admin (not a read-only token), about their own account
 	sessionSelf               // like self, and only with a panel session
 )
 
@@ -110,7 +110,7 @@ func (s *Server) wrap(rt route) http.Handler {
 				return
 			}
 		}
-		if rt.access == write && !p.canWrite() {
+		if (rt.access == write && !p.canWrite()) || (rt.access == self && p.readOnly) {
 			s.fail(w, r, rt.api, errReadOnly)
 			return
 		}
@@ -220,11 +220,11 @@ func (s *Server) sameOrigin(r *http.Request) bool {
 	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" && site != "none" {
 		return false
 	}
-	schemes := []string{"http"}
+	// Over TLS the page must be https too. On plain HTTP it may be either:
+	// behind a proxy that terminates TLS the browser's origin is https.
+	schemes := []string{"http", "https"}
 	if r.TLS != nil {
 		schemes = []string{"https"}
-	} else if s.secure {
-		schemes = []string{"https", "http"}
 	}
 	ok := func(origin string) bool {
 		u, err := url.Parse(origin)

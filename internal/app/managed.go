@@ -378,7 +378,9 @@ func (a *App) watchStore(ctx context.Context) {
 			}
 			continue
 		}
-		a.logger.Info("managed store change applied", "version", snap.Version, "users", snap.Credentials.Len(), "protected_urls", len(snap.Rules.URLs()))
+		inc, overlay := snap.Credentials.Incremental()
+		a.logger.Info("managed store change applied", "version", snap.Version, "users", snap.Credentials.Len(),
+			"protected_urls", len(snap.Rules.URLs()), "incremental", inc, "changed_users", overlay)
 	}
 }
 

@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"net"
@@ -372,16 +373,48 @@ func (g *Gateway) htFacts(r *http.Request, d *htgate.Decision, method string) po
 			f.Server = ap.Addr().Unmap()
 		}
 	}
-	f.Var = func(name string) string { return requestVar(r, d, name) }
+	f.Var = func(name string) string { return g.requestVar(r, d, name) }
 	return f
 }
 
 // requestVar answers the ap_expr variables of Require expr conditions.
-func requestVar(r *http.Request, d *htgate.Decision, name string) string {
+func (g *Gateway) requestVar(r *http.Request, d *htgate.Decision, name string) string {
 	if h, ok := strings.CutPrefix(name, "HTTP:"); ok {
 		return r.Header.Get(h)
 	}
+	if t, ok := strings.CutPrefix(name, "TIME"); ok {
+		now := g.opts.Now().Local()
+		two := func(n int) string { return fmt.Sprintf("%02d", n) }
+		switch t {
+		case "_YEAR":
+			return strconv.Itoa(now.Year())
+		case "_MON":
+			return two(int(now.Month()))
+		case "_DAY":
+			return two(now.Day())
+		case "_HOUR":
+			return two(now.Hour())
+		case "_MIN":
+			return two(now.Minute())
+		case "_SEC":
+			return two(now.Second())
+		case "_WDAY":
+			return strconv.Itoa(int(now.Weekday()))
+		case "":
+			return now.Format("20060102150405")
+		}
+	}
 	switch name {
+	case "REMOTE_HOST":
+		return d.Client.Unmap().String()
+	case "DOCUMENT_ROOT", "CONTEXT_DOCUMENT_ROOT":
+		return g.ht.loader.Dir()
+	case "REQUEST_FILENAME", "SCRIPT_FILENAME":
+		return g.ht.loader.Dir() + d.Path
+	case "HTTP2":
+		return "off"
+	case "REQUEST_LOG_ID":
+		return d.RefID
 	case "REQUEST_METHOD":
 		return r.Method
 	case "REQUEST_SCHEME":

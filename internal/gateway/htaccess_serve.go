@@ -62,7 +62,7 @@ func (g *Gateway) serveHTAccess(w http.ResponseWriter, r *http.Request, d *htgat
 		return
 	}
 	target, targetCfg := fwd.Path, cfg
-	isFile := res.Exists && !res.IsDir
+	isFile := res.Exists && !res.IsDir && res.PathInfo == ""
 	if res.IsDir {
 		if !strings.HasSuffix(fwd.Path, "/") {
 			if cfg.DirectorySlash() {
@@ -85,22 +85,39 @@ func (g *Gateway) serveHTAccess(w http.ResponseWriter, r *http.Request, d *htgat
 				return
 			}
 			if idx != "" {
+				if status := cfg.DirectoryIndexRedirect(); status != 0 {
+					d.Status = status
+					writeRedirect(w, r, status, EscapeCanonical(idx))
+					return
+				}
 				target, targetCfg, isFile = idx, idxCfg, true
 			}
 		}
+	} else if res.Exists && res.PathInfo != "" && cfg.AcceptPathInfo() {
+		// AcceptPathInfo On: /file.html/extra serves /file.html.
+		target, isFile = res.Dir+res.Name, true
 	}
-	if !isFile && strings.HasSuffix(target, "/") == res.IsDir && cfg.FallbackResource() != "" {
+	if !isFile && (!res.Exists || res.IsDir && strings.HasSuffix(target, "/")) && cfg.FallbackResource() != "" {
 		// mod_dir's FallbackResource: a missing file, or a directory
 		// without an index file.
-		fb, fbCfg, refused := g.htSubrequest(ctx, r, d, cfg, cfg.FallbackResource())
+		fallback := cfg.FallbackResource()
+		if !strings.HasPrefix(fallback, "/") {
+			fallback = res.Dir + fallback
+		}
+		fb, fbCfg, refused := g.htSubrequest(ctx, r, d, cfg, fallback)
 		if refused != nil {
 			adopt(d, refused)
 			g.refuseHTAccess(w, r, d, nil)
 			return
 		}
-		if fb != "" {
-			target, targetCfg, isFile = fb, fbCfg, true
+		if fb == "" {
+			// Apache redirects internally to the fallback, which is
+			// missing too, and so on until it gives up with 500.
+			d.Refuse(http.StatusInternalServerError, htgate.ReasonServerError, "htaccess", "FallbackResource "+fallback+" does not exist")
+			g.refuseHTAccess(w, r, d, cfg)
+			return
 		}
+		target, targetCfg, isFile = fb, fbCfg, true
 	}
 	h := w.Header()
 	switch m := r.Method; {
@@ -161,6 +178,10 @@ func (g *Gateway) ServeErrorDocument(w http.ResponseWriter, r *http.Request, sta
 func (g *Gateway) refuseHTAccess(w http.ResponseWriter, r *http.Request, d *htgate.Decision, cfg *htaccess.Config) {
 	if d.Status == http.StatusBadRequest {
 		w.Header().Set("Connection", "close")
+	}
+	if d.Status == http.StatusMethodNotAllowed && w.Header().Get("Allow") == "" {
+		// TRACE, which htgate refuses everywhere.
+		w.Header().Set("Allow", "GET,HEAD,POST,OPTIONS")
 	}
 	if cfg == nil && d.Rule != nil && d.Rule.ID == htRuleID {
 		if res := g.ht.loader.Lookup(d.Path); res.Err == nil {

@@ -155,12 +155,9 @@ func noArgsContainer(c *compiler, d *Directive) error {
 
 // credentialPath resolves an AuthUserFile or AuthGroupFile argument.
 func (c *compiler) credentialPath(d *Directive) (*fileRef, error) {
-	p, kind, err := c.take12(d)
+	p, err := c.take1(d)
 	if err != nil {
 		return nil, err
-	}
-	if kind != "" && kind != "standard" {
-		return nil, c.errf(d, "Invalid auth file type: %s", kind)
 	}
 	if !filepath.IsAbs(p) && c.opts.ServerRoot == "" {
 		// Apache resolves it against its ServerRoot, which htgate does
@@ -207,7 +204,6 @@ func setAuthName(c *compiler, d *Directive, x ctx) error {
 	}
 	realm := realmOf(v)
 	x.sec.authName = &realm
-	x.sec.ensureDigest() // mod_auth_digest also reads AuthName
 	return nil
 }
 
@@ -317,17 +313,13 @@ func setDigestQop(c *compiler, d *Directive, x ctx) error {
 	}
 	dc := x.sec.ensureDigest()
 	for _, w := range ws {
-		switch strings.ToLower(w) {
-		case "none":
-			dc.qop = []string{"none"}
-		case "auth":
-			dc.qop = append(dc.qop, "auth")
-		case "auth-int":
-			return c.errf(d, "AuthDigestQop auth-int is not supported by htgate")
-		default:
-			return c.errf(d, "Unrecognized qop: %s", w)
+		if !strings.EqualFold(w, "auth") {
+			// Apache 2.4.71: "AuthDigestQop is deprecated: only 'auth'
+			// is supported".
+			return c.errf(d, "AuthDigestQop is deprecated: only 'auth' is supported")
 		}
 	}
+	dc.qop = []string{"auth"}
 	return nil
 }
 
@@ -365,7 +357,7 @@ func setDigestAlgorithm(c *compiler, d *Directive, x ctx) error {
 	case strings.EqualFold(v, "MD5-sess"):
 		return c.errf(d, "AuthDigestAlgorithm: ERROR: algorithm `MD5-sess' is not fully implemented")
 	}
-	return c.errf(d, "Invalid algorithm in AuthDigestAlgorithm: %s", v)
+	return c.errf(d, "Unsupported algorithm in AuthDigestAlgorithm: %s", v)
 }
 
 func setDigestDomain(c *compiler, d *Directive, x ctx) error {
@@ -468,7 +460,16 @@ func (c *compiler) provider(d *Directive, name, args string) (*policy.Expr, erro
 		return nil, c.errf(d, "Argument for 'Require all' must be 'granted' or 'denied'")
 	case "valid-user":
 		return &policy.Expr{Kind: policy.ValidUser}, nil
-	case "user", "group", "host", "forward-dns", "env":
+	case "user", "group":
+		if strings.Contains(args, "%{") {
+			cond, err := parseNameList(name == "group", args)
+			if err != nil {
+				return nil, c.errf(d, "Cannot parse expression in require line: %v", err)
+			}
+			return &policy.Expr{Kind: policy.Cond, Cond: cond}, nil
+		}
+		fallthrough
+	case "host", "forward-dns", "env":
 		if err := noExpr(); err != nil {
 			return nil, err
 		}
@@ -480,7 +481,7 @@ func (c *compiler) provider(d *Directive, name, args string) (*policy.Expr, erro
 	case "ip":
 		ws := words()
 		if len(ws) == 0 {
-			return nil, c.errf(d, "'Require ip' requires an argument")
+			return nil, c.errf(d, "'require ip' requires an argument")
 		}
 		e := &policy.Expr{Kind: policy.IP}
 		for _, w := range ws {
@@ -493,9 +494,6 @@ func (c *compiler) provider(d *Directive, name, args string) (*policy.Expr, erro
 		return e, nil
 	case "method":
 		ws := words()
-		if len(ws) == 0 {
-			return nil, c.errf(d, "'Require method' requires an argument")
-		}
 		e := &policy.Expr{Kind: policy.Method}
 		for _, w := range ws {
 			n := MethodNumber(w)
@@ -947,18 +945,20 @@ func setOptions(c *compiler, d *Directive, x ctx) error {
 	return nil
 }
 
-func setAcceptPathInfo(c *compiler, d *Directive, _ ctx) error {
+func setAcceptPathInfo(c *compiler, d *Directive, x ctx) error {
 	v, err := c.take1(d)
 	if err != nil {
 		return err
 	}
 	switch strings.ToLower(v) {
 	case "off", "default":
-		return nil
+		x.sec.pathInfo = 0
 	case "on":
-		return c.errf(d, "AcceptPathInfo On is not supported by htgate")
+		x.sec.pathInfo = 1
+	default:
+		return c.errf(d, "AcceptPathInfo must be set to on, off or default")
 	}
-	return c.errf(d, "AcceptPathInfo must be set to on, off or default")
+	return nil
 }
 
 func setDefaultCharset(c *compiler, d *Directive, x ctx) error {
@@ -983,8 +983,6 @@ func setForceType(c *compiler, d *Directive, x ctx) error {
 	}
 	if strings.EqualFold(v, "none") {
 		v = ""
-	} else if !strings.Contains(v, "/") {
-		return c.errf(d, "ForceType: %q is not a media type", v)
 	}
 	v = strings.ToLower(v)
 	x.sec.forceType = &v
@@ -1037,9 +1035,6 @@ func redirectFn(defStatus int, regex bool, maxArgs int) func(*compiler, *Directi
 
 func setDirectoryIndex(c *compiler, d *Directive, x ctx) error {
 	ws := splitWords(d.Raw)
-	if len(ws) == 0 || ws[0] == "" {
-		return c.errf(d, "DirectoryIndex requires at least one argument")
-	}
 	if x.sec.dirIndex == nil {
 		x.sec.dirIndex = []string{}
 	}
@@ -1071,6 +1066,31 @@ func setDirectorySlash(c *compiler, d *Directive, x ctx) error {
 	return nil
 }
 
+func setIndexRedirect(c *compiler, d *Directive, x ctx) error {
+	v, err := c.take1(d)
+	if err != nil {
+		return err
+	}
+	status := 0
+	switch strings.ToLower(v) {
+	case "off":
+	case "on", "temp":
+		status = http.StatusFound
+	case "permanent":
+		status = http.StatusMovedPermanently
+	case "seeother":
+		status = http.StatusSeeOther
+	default:
+		n, err := strconv.Atoi(v)
+		if err != nil || !isRedirect(n) {
+			return c.errf(d, "DirectoryIndexRedirect only accepts values 'on', 'off', 'permanent', 'temp', 'seeother', or a 3xx status code.")
+		}
+		status = n
+	}
+	x.sec.indexRedirect = &status
+	return nil
+}
+
 func setFallback(c *compiler, d *Directive, x ctx) error {
 	v, err := c.take1(d)
 	if err != nil {
@@ -1078,8 +1098,6 @@ func setFallback(c *compiler, d *Directive, x ctx) error {
 	}
 	if strings.EqualFold(v, "disabled") {
 		v = ""
-	} else if !strings.HasPrefix(v, "/") {
-		return c.errf(d, "FallbackResource: htgate supports an absolute URL-path only, got %q", v)
 	}
 	x.sec.fallback = &v
 	return nil
@@ -1223,4 +1241,18 @@ func setSatisfy(c *compiler, d *Directive, x ctx) error {
 		}
 	}
 	return nil
+}
+
+func useDigestAlgorithm(c *compiler, d *Directive, _ ctx) error {
+	v, err := c.take1(d)
+	if err != nil {
+		return err
+	}
+	switch {
+	case strings.EqualFold(v, "none"):
+		return nil
+	case strings.EqualFold(v, "MD5"):
+		return c.errf(d, "AuthBasicUseDigestAlgorithm MD5 is not supported by htgate")
+	}
+	return c.errf(d, "Invalid algorithm in AuthBasicUseDigestAlgorithm: %s", v)
 }

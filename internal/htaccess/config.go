@@ -1,8 +1,10 @@
 package htaccess
 
 import (
+	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -35,6 +37,8 @@ type Config struct {
 	dirIndex    []string
 	dirSlash    bool
 	fallback    string
+	idxRedirect int
+	pathInfo    bool
 	mime        mimeConf
 	files       []*filesSection // every block in scope, the server's first
 	origin      string          // the deepest file that contributed
@@ -87,6 +91,7 @@ func merge(base *Config, s *Section) *Config {
 		indexes:   base.indexes, charset: base.charset, forceType: base.forceType,
 		redirects: base.redirects, redirectAll: base.redirectAll,
 		dirIndex: base.dirIndex, dirSlash: base.dirSlash, fallback: base.fallback,
+		idxRedirect: base.idxRedirect, pathInfo: base.pathInfo,
 		mime:    base.mime,
 		files:   base.files,
 		origin:  base.origin,
@@ -154,6 +159,12 @@ func merge(base *Config, s *Section) *Config {
 	}
 	if s.fallback != nil {
 		c.fallback = *s.fallback
+	}
+	if s.indexRedirect != nil {
+		c.idxRedirect = *s.indexRedirect
+	}
+	if s.pathInfo >= 0 {
+		c.pathInfo = s.pathInfo == 1
 	}
 	if m := s.mime; m != nil {
 		c.mime = mergeMime(base.mime, m)
@@ -301,8 +312,17 @@ func (c *Config) DirectoryIndex() []string { return c.dirIndex }
 // trailing slash is redirected to it.
 func (c *Config) DirectorySlash() bool { return c.dirSlash }
 
-// FallbackResource is the URL-path served for a missing file, "" for none.
+// FallbackResource is the URL-path served for a missing file, "" for
+// none; a relative one is relative to the request's directory.
 func (c *Config) FallbackResource() string { return c.fallback }
+
+// DirectoryIndexRedirect is the status of the redirect to a directory's
+// index file, 0 when the index is served in place (the default).
+func (c *Config) DirectoryIndexRedirect() int { return c.idxRedirect }
+
+// AcceptPathInfo reports AcceptPathInfo On: a request for an existing file
+// with trailing path information (/file.html/extra) serves the file.
+func (c *Config) AcceptPathInfo() bool { return c.pathInfo }
 
 // Indexes reports Options Indexes (it changes nothing: like the reference
 // Apache, which has no mod_autoindex, htgate never lists a directory).
@@ -387,4 +407,129 @@ func (c *Config) Rule(method string) policy.Rule {
 		r.DigestDomain = slices.Clone(d.domain)
 	}
 	return r
+}
+
+// describeMethods are the methods Describe shows the Require expression
+// for when it depends on the method.
+var describeMethods = []string{"GET", "POST", "PUT", "DELETE", "OPTIONS", "PROPFIND", "FOO"}
+
+// Describe writes the configuration as text, one setting a line, for
+// explain, doctor and golden tests.
+func (c *Config) Describe() string {
+	var b strings.Builder
+	line := func(k, v string) {
+		b.WriteString(k)
+		b.WriteString(": ")
+		b.WriteString(v)
+		b.WriteByte('\n')
+	}
+	orNone := func(s string) string {
+		if s == "" {
+			return "-"
+		}
+		return s
+	}
+	line("sources", orNone(strings.Join(c.sources, " ")))
+	at := c.authType
+	if !c.authTypeSet {
+		at = "(unset)"
+	} else if at == "" {
+		at = "None"
+	}
+	line("authtype", at)
+	if realm, ok := c.Realm(); ok {
+		line("authname", strconv.Quote(realm))
+	} else {
+		line("authname", "(unset)")
+	}
+	fileLine := func(f *fileRef) string {
+		if f == nil {
+			return "-"
+		}
+		s := f.path + " (" + f.where + ")"
+		if f.relative {
+			s += " relative: unusable"
+		}
+		return s
+	}
+	line("authuserfile", fileLine(c.userFile))
+	line("authgroupfile", fileLine(c.groupFile))
+	if c.basic.providers != nil {
+		line("authbasicprovider", strings.Join(c.basic.providers, " "))
+	}
+	if d := c.digest; d != nil {
+		line("digest", fmt.Sprintf("algorithm=%s qop=%s lifetime=%s domain=%s", d.algorithm, orNone(strings.Join(d.qop, ",")), d.lifetime, orNone(strings.Join(d.domain, " "))))
+	}
+	switch {
+	case !c.HasRequire():
+		line("require", "(none)")
+	case c.authz.section.limitedAll():
+		line("require", c.Require("GET").String())
+	default:
+		for _, m := range describeMethods {
+			line("require "+m, c.Require(m).String())
+		}
+	}
+	if c.authz != nil && c.authz.op != mergeUnset {
+		line("authmerging", [...]string{"", "Off", "And", "Or"}[c.authz.op])
+	}
+	if c.ForbiddenOnFailure() {
+		line("authzsendforbiddenonfailure", "On")
+	}
+	if a := c.access; a != nil {
+		for _, m := range []int{0, 2} {
+			line("access "+methodNames[m], fmt.Sprintf("order=%d satisfy=%d allow=%d deny=%d", a.order[m], a.satisfy[m], len(a.allows), len(a.denys)))
+		}
+	}
+	for _, code := range slices.Sorted(maps.Keys(c.errorDocs)) {
+		d := c.errorDocs[code]
+		kind := [...]string{"", "text", "local", "remote", "default"}[d.Kind]
+		line("errordocument "+strconv.Itoa(code), kind+" "+strconv.Quote(d.Value)+" ("+d.Where+")")
+	}
+	if r := c.redirectAll; r != nil {
+		line("redirect *", fmt.Sprintf("%d %s (%s)", r.Status, orNone(r.Target), r.Where))
+	}
+	for _, r := range c.redirects {
+		from := r.Prefix
+		if r.Pattern != nil {
+			from = "~" + r.Pattern.String()
+		}
+		line("redirect", fmt.Sprintf("%d %s -> %s (%s)", r.Status, from, orNone(r.Target), r.Where))
+	}
+	line("directoryindex", orNone(strings.Join(c.dirIndex, " ")))
+	if !c.dirSlash {
+		line("directoryslash", "Off")
+	}
+	if c.fallback != "" {
+		line("fallbackresource", c.fallback)
+	}
+	if c.idxRedirect != 0 {
+		line("directoryindexredirect", strconv.Itoa(c.idxRedirect))
+	}
+	if c.pathInfo {
+		line("acceptpathinfo", "On")
+	}
+	if c.indexes {
+		line("options", "Indexes")
+	}
+	if c.forceType != "" {
+		line("forcetype", c.forceType)
+	}
+	if c.charset != "" {
+		line("adddefaultcharset", c.charset)
+	}
+	for _, e := range slices.Sorted(maps.Keys(c.mime.types)) {
+		line("addtype ."+e, c.mime.types[e])
+	}
+	for _, e := range slices.Sorted(maps.Keys(c.mime.charsets)) {
+		line("addcharset ."+e, c.mime.charsets[e])
+	}
+	for _, f := range c.files {
+		kind := "Files"
+		if f.re != nil {
+			kind = "FilesMatch"
+		}
+		line("files", kind+" "+strconv.Quote(f.pattern)+" ("+f.where+")")
+	}
+	return b.String()
 }

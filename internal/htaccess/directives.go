@@ -27,8 +27,8 @@ var directives = map[string]spec{
 	// mod_auth_basic
 	"authbasicprovider":           {class: OverrideAuthConfig, fn: setBasicProvider},
 	"authbasicauthoritative":      {class: OverrideAuthConfig, fn: setBasicAuthoritative},
-	"authbasicfake":               {class: OverrideAuthConfig},
-	"authbasicusedigestalgorithm": {class: OverrideAuthConfig},
+	"authbasicfake":               {class: OverrideAuthConfig, fn: accepted},
+	"authbasicusedigestalgorithm": {class: OverrideAuthConfig, fn: useDigestAlgorithm},
 	// mod_auth_digest
 	"authdigestprovider":      {class: OverrideAuthConfig, fn: setDigestProvider},
 	"authdigestqop":           {class: OverrideAuthConfig, fn: setDigestQop},
@@ -139,8 +139,8 @@ var directives = map[string]spec{
 	"directoryindex":         {class: OverrideIndexes, fn: setDirectoryIndex},
 	"directoryslash":         {class: OverrideIndexes, fn: setDirectorySlash},
 	"fallbackresource":       {class: OverrideIndexes, fn: setFallback},
-	"directorycheckhandler":  {class: OverrideIndexes},
-	"directoryindexredirect": {class: OverrideIndexes},
+	"directorycheckhandler":  {class: OverrideIndexes, fn: accepted},
+	"directoryindexredirect": {class: OverrideIndexes, fn: setIndexRedirect},
 	// mod_mime
 	"addtype":            {class: OverrideFileInfo, fn: addMimeMap(false)},
 	"addcharset":         {class: OverrideFileInfo, fn: addMimeMap(true)},
@@ -177,6 +177,6 @@ var unsupportedModules = map[string]string{
 	"authldapurl": "mod_authnz_ldap", "authdbmuserfile": "mod_authn_dbm", "authdbmgroupfile": "mod_authz_dbm",
 	"authformprovider": "mod_auth_form", "session": "mod_session", "ssloptions": "mod_ssl", "sslrequiressl": "mod_ssl",
 	"addhandlerbytype": "mod_mime", "checkspelling": "mod_speling", "action": "mod_actions",
-	"order": "mod_access_compat (set htaccess_access_compat)", "allow": "mod_access_compat (set htaccess_access_compat)",
-	"deny": "mod_access_compat (set htaccess_access_compat)", "satisfy": "mod_access_compat (set htaccess_access_compat)",
+	"order": "mod_access_compat (set apache.access_compat)", "allow": "mod_access_compat (set apache.access_compat)",
+	"deny": "mod_access_compat (set apache.access_compat)", "satisfy": "mod_access_compat (set apache.access_compat)",
 }

@@ -1,6 +1,10 @@
 package htaccess
 
 import (
+	"crypto/md5"
+	"crypto/sha1"
+	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -22,7 +26,13 @@ var exprVars = map[string]bool{
 	"QUERY_STRING": true, "THE_REQUEST": true, "REMOTE_ADDR": true, "REMOTE_PORT": true,
 	"REMOTE_USER": true, "SERVER_NAME": true, "SERVER_PORT": true, "SERVER_PROTOCOL": true,
 	"HTTPS": true, "IPV6": true, "CONN_REMOTE_ADDR": true, "IS_SUBREQ": true, "CONTENT_TYPE": true,
-	"AUTH_TYPE": true, "SERVER_SOFTWARE": true, "API_VERSION": true,
+	"AUTH_TYPE": true, "SERVER_SOFTWARE": true, "API_VERSION": true, "REMOTE_HOST": true,
+	"REMOTE_IDENT": true, "SERVER_ADMIN": true, "DOCUMENT_ROOT": true, "CONTEXT_PREFIX": true,
+	"CONTEXT_DOCUMENT_ROOT": true, "HANDLER": true, "HTTP2": true, "PATH_INFO": true,
+	"REQUEST_FILENAME": true, "SCRIPT_FILENAME": true, "LAST_MODIFIED": true, "SCRIPT_USER": true,
+	"SCRIPT_GROUP": true, "REQUEST_STATUS": true, "REQUEST_LOG_ID": true, "CONN_LOG_ID": true,
+	"TIME_YEAR": true, "TIME_MON": true, "TIME_DAY": true, "TIME_HOUR": true, "TIME_MIN": true,
+	"TIME_SEC": true, "TIME_WDAY": true, "TIME": true,
 }
 
 // condition is a compiled Require expr: the subset of Apache's ap_expr
@@ -477,8 +487,25 @@ func (p *exprParser) variable(name string) (valueNode, error) {
 
 func (p *exprParser) function(name string, arg valueNode) (valueNode, error) {
 	switch strings.ToLower(name) {
-	case "req", "http":
+	case "req", "http", "req_novary":
 		return headerNode{arg}, nil
+	case "resp", "note", "osenv":
+		return literal(""), nil
+	case "escape":
+		return mapNode{arg, func(s string) string { return escapePath(s) }}, nil
+	case "unescape":
+		return mapNode{arg, unescapeURL}, nil
+	case "base64":
+		return mapNode{arg, func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }}, nil
+	case "unbase64":
+		return mapNode{arg, func(s string) string {
+			b, _ := base64.StdEncoding.DecodeString(s)
+			return string(b)
+		}}, nil
+	case "md5":
+		return mapNode{arg, func(s string) string { h := md5.Sum([]byte(s)); return hex.EncodeToString(h[:]) }}, nil
+	case "sha1":
+		return mapNode{arg, func(s string) string { h := sha1.Sum([]byte(s)); return hex.EncodeToString(h[:]) }}, nil
 	case "env", "reqenv":
 		return envNode{arg}, nil
 	case "tolower":
@@ -669,4 +696,77 @@ func (n globNode) eval(f *policy.Facts) bool {
 		s, pat = strings.ToLower(s), strings.ToLower(pat)
 	}
 	return fnmatch(pat, s)
+}
+
+// unescapeURL decodes %XX escapes, leaving malformed ones as they are.
+func unescapeURL(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '%' && i+2 < len(s) && isHexDigit(s[i+1]) && isHexDigit(s[i+2]) {
+			n, _ := strconv.ParseUint(s[i+1:i+3], 16, 8)
+			b.WriteByte(byte(n))
+			i += 2
+			continue
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+func isHexDigit(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F'
+}
+
+// nameList is a Require user or Require group line with %{...}
+// variables: expanded for each request and split into names.
+type nameList struct {
+	src   string
+	group bool
+	tmpl  valueNode
+}
+
+var _ policy.Condition = (*nameList)(nil)
+
+// parseNameList compiles the arguments of Require user or group that
+// contain %{...} variables.
+func parseNameList(group bool, src string) (policy.Condition, error) {
+	if len(src) > MaxConditionLength {
+		return nil, fmt.Errorf("longer than %d bytes", MaxConditionLength)
+	}
+	p := &exprParser{c: &condition{}}
+	v, err := p.interpolate(src)
+	if err != nil {
+		return nil, err
+	}
+	return &nameList{src: src, group: group, tmpl: v}, nil
+}
+
+func (n *nameList) Match(f *policy.Facts) bool {
+	if !f.Authenticated {
+		return false
+	}
+	for _, w := range splitWords(n.tmpl.value(f)) {
+		if w == "" {
+			break
+		}
+		if n.group {
+			for _, g := range f.Groups {
+				if g == w {
+					return true
+				}
+			}
+		} else if w == f.User {
+			return true
+		}
+	}
+	return false
+}
+
+func (n *nameList) NeedsUser() bool { return true }
+
+func (n *nameList) String() string {
+	if n.group {
+		return "group " + n.src
+	}
+	return "user " + n.src
 }

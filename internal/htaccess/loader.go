@@ -128,15 +128,16 @@ func (l *Loader) Lookup(path string) Result {
 	if err != nil {
 		return Result{Err: err, Dir: "/"}
 	}
-	rest := strings.TrimPrefix(path, "/")
+	if !strings.HasPrefix(path, "/") || strings.Contains(path, "//") {
+		path = mergeSlashes(path)
+	}
+	rest := path[1:]
 	res.IsDir, res.Exists = true, true
 	for rest != "" {
 		seg, after, more := strings.Cut(rest, "/")
-		if seg == "" { // "//": the normaliser should have merged it
-			rest = after
-			continue
-		}
-		child := res.Dir + seg
+		// res.Dir and child are prefixes of path: no allocation.
+		start := len(path) - len(rest)
+		child := path[:start+len(seg)]
 		e := l.stat(child)
 		if !e.isDir {
 			res.Name, res.IsDir, res.Exists = seg, false, e.exists
@@ -148,7 +149,11 @@ func (l *Loader) Lookup(path string) Result {
 			}
 			break
 		}
-		res.Dir = child + "/"
+		if more {
+			res.Dir = path[:start+len(seg)+1]
+		} else {
+			res.Dir = child + "/"
+		}
 		cfg, err = l.dirConfig(res.Dir, cfg)
 		if err != nil {
 			return Result{Err: err, Dir: res.Dir}
@@ -201,7 +206,7 @@ func (l *Loader) getEntry(p string) *entry {
 		}
 	}
 	e := &entry{}
-	l.entries[p] = e
+	l.entries[strings.Clone(p)] = e
 	return e
 }
 
@@ -329,4 +334,18 @@ func rel(p string) string {
 // error documents and index files; it cannot leave the docroot.
 func (l *Loader) Open(p string) (*os.File, error) {
 	return l.root.Open(rel(p))
+}
+
+// Dir is the docroot the Loader reads.
+func (l *Loader) Dir() string { return l.dir }
+
+// mergeSlashes makes p start with "/" and have no empty segments; a
+// trailing slash is kept. Canonical paths need none of it.
+func mergeSlashes(p string) string {
+	segs := strings.FieldsFunc(p, func(r rune) bool { return r == '/' })
+	out := "/" + strings.Join(segs, "/")
+	if len(segs) > 0 && strings.HasSuffix(p, "/") {
+		out += "/"
+	}
+	return out
 }

@@ -145,7 +145,9 @@ func openContainer(word, rest string, line int) (*Directive, string) {
 		}
 		rest = strings.TrimRight(rest[:end], blanks)
 	}
-	if name == "" || strings.ContainsAny(name, "<>") {
+	if name == "" || strings.IndexFunc(name, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-' || r == ':' || r == '.')
+	}) >= 0 {
 		return nil, fmt.Sprintf("malformed container %q", word)
 	}
 	return &Directive{Name: name, Raw: rest, Args: splitWords(rest), Line: line, Container: true}, ""

@@ -35,9 +35,11 @@ type Section struct {
 	redirects   []*Redirect
 	redirectAll *Redirect
 	// mod_dir
-	dirIndex []string // non-nil when set; empty: DirectoryIndex disabled
-	dirSlash int8     // -1 unset
-	fallback *string  // FallbackResource; "" is disabled
+	dirIndex      []string // non-nil when set; empty: DirectoryIndex disabled
+	dirSlash      int8     // -1 unset
+	fallback      *string  // FallbackResource; "" is disabled
+	indexRedirect *int     // DirectoryIndexRedirect: 0 off, else the status
+	pathInfo      int8     // AcceptPathInfo: -1 unset, 0 off/default, 1 on
 	// mod_mime
 	mime *mimeConf
 	// <Files> and <FilesMatch> blocks of this file, in order
@@ -45,7 +47,7 @@ type Section struct {
 }
 
 func newSection(file string) *Section {
-	return &Section{file: file, indexes: -1, dirSlash: -1}
+	return &Section{file: file, indexes: -1, dirSlash: -1, pathInfo: -1}
 }
 
 // fileRef is a credential file named by a directive.

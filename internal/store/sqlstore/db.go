@@ -88,14 +88,23 @@ type change struct {
 	action string
 	target string
 	detail string
+	// users are the users whose credentials changed (partCredentials),
+	// recorded in credential_changes so that a gateway reloads only them;
+	// allUsers reloads everyone.
+	users    []string
+	allUsers bool
 }
 
 var bumpQueries = map[part]string{
-	partNone:                    `UPDATE meta SET version = version + 1 WHERE id = 1`,
-	partCredentials:             `UPDATE meta SET version = version + 1, credentials_version = version + 1 WHERE id = 1`,
-	partRules:                   `UPDATE meta SET version = version + 1, rules_version = version + 1 WHERE id = 1`,
-	partCredentials | partRules: `UPDATE meta SET version = version + 1, credentials_version = version + 1, rules_version = version + 1 WHERE id = 1`,
+	partNone:                    `UPDATE meta SET version = version + 1 WHERE id = 1 RETURNING version`,
+	partCredentials:             `UPDATE meta SET version = version + 1, credentials_version = version + 1 WHERE id = 1 RETURNING version`,
+	partRules:                   `UPDATE meta SET version = version + 1, rules_version = version + 1 WHERE id = 1 RETURNING version`,
+	partCredentials | partRules: `UPDATE meta SET version = version + 1, credentials_version = version + 1, rules_version = version + 1 WHERE id = 1 RETURNING version`,
 }
+
+// changesKept is how many versions of credential_changes are kept: a
+// gateway that fell further behind reloads in full.
+const changesKept = 10000
 
 // write runs fn in one write transaction, then bumps the version and
 // appends c's audit event in the same transaction. fn may fill in c (a
@@ -110,8 +119,14 @@ func (db *DB) write(ctx context.Context, c change, fn func(tx *sql.Tx, now int64
 	if err := fn(tx, micros(now), &c); err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, bumpQueries[c.parts]); err != nil {
+	var version int64
+	if err := tx.QueryRowContext(ctx, bumpQueries[c.parts]).Scan(&version); err != nil {
 		return fmt.Errorf("store: bump version: %w", err)
+	}
+	if c.parts&partCredentials != 0 {
+		if err := recordChanges(ctx, tx, version, c); err != nil {
+			return err
+		}
 	}
 	if c.action != "" {
 		a := store.ActorFrom(ctx)
@@ -124,6 +139,30 @@ func (db *DB) write(ctx context.Context, c change, fn func(tx *sql.Tx, now int64
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("store: commit: %w", err)
+	}
+	return nil
+}
+
+// recordChanges notes the users a write changed, and now and then prunes
+// notes too old to be useful.
+func recordChanges(ctx context.Context, tx *sql.Tx, version int64, c change) error {
+	users := c.users
+	if c.allUsers || len(users) > store.MaxOverlay {
+		users = []string{""}
+	}
+	for _, u := range users {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO credential_changes (version, user_name) VALUES ($1, $2)`, version, u); err != nil {
+			return fmt.Errorf("store: record change: %w", err)
+		}
+	}
+	if version%1000 == 0 && version > changesKept {
+		horizon := version - changesKept
+		if _, err := tx.ExecContext(ctx, `DELETE FROM credential_changes WHERE version <= $1`, horizon); err != nil {
+			return fmt.Errorf("store: prune changes: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE meta SET changes_horizon = $1 WHERE id = 1`, horizon); err != nil {
+			return fmt.Errorf("store: prune changes: %w", err)
+		}
 	}
 	return nil
 }

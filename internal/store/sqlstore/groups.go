@@ -18,7 +18,7 @@ func (db *DB) AddGroup(ctx context.Context, name string) (store.Group, error) {
 		return store.Group{}, err
 	}
 	g := store.Group{Name: n, Members: []string{}}
-	err = db.write(ctx, change{parts: partCredentials, action: "group.add", target: n}, func(tx *sql.Tx, now int64, _ *change) error {
+	err = db.write(ctx, change{action: "group.add", target: n}, func(tx *sql.Tx, now int64, _ *change) error {
 		k, err := affected(tx.ExecContext(ctx, `INSERT INTO user_groups (name, created_at, changed_at) VALUES ($1, $2, $2) ON CONFLICT DO NOTHING`, n, now))
 		if err != nil {
 			return fmt.Errorf("store: add group %q: %w", n, err)
@@ -117,7 +117,14 @@ func (db *DB) RemoveGroup(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	return db.write(ctx, change{parts: partCredentials | partRules, action: "group.remove", target: n}, func(tx *sql.Tx, _ int64, _ *change) error {
+	return db.write(ctx, change{parts: partCredentials | partRules, action: "group.remove", target: n}, func(tx *sql.Tx, _ int64, c *change) error {
+		// Its members' groups change.
+		members, err := stringList(ctx, tx, `SELECT u.name FROM group_members m JOIN users u ON u.id = m.user_id
+JOIN user_groups g ON g.id = m.group_id WHERE g.name = $1`, n)
+		if err != nil {
+			return err
+		}
+		c.users = members
 		k, err := affected(tx.ExecContext(ctx, `DELETE FROM user_groups WHERE name = $1`, n))
 		if err != nil {
 			return fmt.Errorf("store: remove group %q: %w", n, err)
@@ -135,7 +142,7 @@ func (db *DB) AddMember(ctx context.Context, group, user string) error {
 	if err != nil {
 		return err
 	}
-	return db.write(ctx, change{parts: partCredentials, action: "group.member.add", target: g, detail: "user " + u}, func(tx *sql.Tx, now int64, _ *change) error {
+	return db.write(ctx, change{parts: partCredentials, action: "group.member.add", target: g, detail: "user " + u, users: []string{u}}, func(tx *sql.Tx, now int64, _ *change) error {
 		gid, uid, err := memberIDs(ctx, tx, g, u)
 		if err != nil {
 			return err
@@ -157,7 +164,7 @@ func (db *DB) RemoveMember(ctx context.Context, group, user string) error {
 	if err != nil {
 		return err
 	}
-	return db.write(ctx, change{parts: partCredentials, action: "group.member.remove", target: g, detail: "user " + u}, func(tx *sql.Tx, now int64, _ *change) error {
+	return db.write(ctx, change{parts: partCredentials, action: "group.member.remove", target: g, detail: "user " + u, users: []string{u}}, func(tx *sql.Tx, now int64, _ *change) error {
 		gid, uid, err := memberIDs(ctx, tx, g, u)
 		if err != nil {
 			return err

@@ -39,7 +39,7 @@ func (db *DB) importBatch(ctx context.Context, action string, n int, fn func(tx 
 		}
 		c.detail = fmt.Sprintf("batch of %d: %s", n, t)
 		if t.changed() {
-			c.parts = partCredentials
+			c.parts, c.allUsers = partCredentials, true
 		}
 		return nil
 	})

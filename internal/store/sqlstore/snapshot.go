@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/htgate/htgate/internal/store"
 )
@@ -15,8 +17,8 @@ var _ store.Snapshotter = (*DB)(nil)
 func (db *DB) Snapshot(ctx context.Context, prev *store.Snapshot) (*store.Snapshot, error) {
 	s := &store.Snapshot{}
 	err := db.read(ctx, func(tx *sql.Tx) error {
-		var version, credVersion, rulesVersion int64
-		if err := tx.QueryRowContext(ctx, `SELECT version, credentials_version, rules_version FROM meta WHERE id = 1`).Scan(&version, &credVersion, &rulesVersion); err != nil {
+		var version, credVersion, rulesVersion, horizon int64
+		if err := tx.QueryRowContext(ctx, `SELECT version, credentials_version, rules_version, changes_horizon FROM meta WHERE id = 1`).Scan(&version, &credVersion, &rulesVersion, &horizon); err != nil {
 			return fmt.Errorf("store: snapshot: read versions: %w", err)
 		}
 		s.Version = uint64(version)
@@ -31,6 +33,11 @@ func (db *DB) Snapshot(ctx context.Context, prev *store.Snapshot) (*store.Snapsh
 			}
 		}
 		var err error
+		if s.Credentials == nil && prevCreds != nil && int64(prevCreds.Version()) >= horizon {
+			if s.Credentials, err = updateCredentials(ctx, tx, uint64(credVersion), prevCreds); err != nil {
+				return err
+			}
+		}
 		if s.Credentials == nil {
 			if s.Credentials, err = loadCredentials(ctx, tx, uint64(credVersion), prevCreds); err != nil {
 				return err
@@ -85,22 +92,85 @@ LEFT JOIN group_members m ON m.user_id = u.id LEFT JOIN user_groups g ON g.id = 
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: snapshot: users: %w", err)
 	}
-	drows, err := tx.QueryContext(ctx, `SELECT u.name, d.username, d.realm, d.algorithm, d.ha1 FROM digest_secrets d JOIN users u ON u.id = d.user_id`)
-	if err != nil {
-		return nil, fmt.Errorf("store: snapshot: digest secrets: %w", err)
-	}
-	defer drows.Close()
-	for drows.Next() {
-		var d store.DigestSecret
-		if err := drows.Scan(&d.User, &d.Username, &d.Realm, &d.Algorithm, &d.HA1); err != nil {
-			return nil, fmt.Errorf("store: snapshot: digest secrets: %w", err)
-		}
-		b.AddDigest(d)
-	}
-	if err := drows.Err(); err != nil {
-		return nil, fmt.Errorf("store: snapshot: digest secrets: %w", err)
+	if err := scanDigests(ctx, tx, `SELECT u.name, d.username, d.realm, d.algorithm, d.ha1 FROM digest_secrets d JOIN users u ON u.id = d.user_id`, nil, b.AddDigest); err != nil {
+		return nil, err
 	}
 	return b.Build(prev), nil
+}
+
+// updateCredentials builds prev's successor from the users changed since
+// prev: it reads only them. It returns nil (read in full instead) when an
+// import changed everyone or the overlay would grow past store.MaxOverlay.
+func updateCredentials(ctx context.Context, tx *sql.Tx, version uint64, prev *store.Credentials) (*store.Credentials, error) {
+	changed, err := stringList(ctx, tx, `SELECT DISTINCT user_name FROM credential_changes WHERE version > $1 ORDER BY user_name`, int64(prev.Version()))
+	if err != nil {
+		return nil, err
+	}
+	_, overlay := prev.Incremental()
+	if len(changed) == 0 || changed[0] == "" || overlay+len(changed) > store.MaxOverlay {
+		return nil, nil
+	}
+	u := store.NewCredentialsUpdate(prev, version, changed)
+	for start := 0; start < len(changed); start += 500 {
+		chunk := changed[start:min(start+500, len(changed))]
+		in := make([]string, len(chunk))
+		args := make([]any, len(chunk))
+		for i, n := range chunk {
+			in[i], args[i] = "$"+strconv.Itoa(i+1), n
+		}
+		list := strings.Join(in, ", ")
+		rows, err := tx.QueryContext(ctx, `SELECT u.name, u.hash, u.locked, g.name FROM users u
+LEFT JOIN group_members m ON m.user_id = u.id LEFT JOIN user_groups g ON g.id = m.group_id WHERE u.name IN (`+list+`)`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("store: snapshot: changed users: %w", err)
+		}
+		seen := map[string]bool{}
+		for rows.Next() {
+			var name, hash string
+			var locked bool
+			var group sql.NullString
+			if err := rows.Scan(&name, &hash, &locked, &group); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("store: snapshot: changed users: %w", err)
+			}
+			if !seen[name] {
+				seen[name] = true
+				u.SetUser(name, hash, locked)
+			}
+			if group.Valid {
+				u.AddMember(name, group.String)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("store: snapshot: changed users: %w", err)
+		}
+		if err := scanDigests(ctx, tx, `SELECT u.name, d.username, d.realm, d.algorithm, d.ha1 FROM digest_secrets d
+JOIN users u ON u.id = d.user_id WHERE u.name IN (`+list+`)`, args, u.AddDigest); err != nil {
+			return nil, err
+		}
+	}
+	return u.Build(), nil
+}
+
+// scanDigests feeds the digest secrets a query returns to add.
+func scanDigests(ctx context.Context, tx *sql.Tx, query string, args []any, add func(store.DigestSecret)) error {
+	rows, err := tx.QueryContext(ctx, query, args...)
+	if err != nil {
+		return fmt.Errorf("store: snapshot: digest secrets: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var d store.DigestSecret
+		if err := rows.Scan(&d.User, &d.Username, &d.Realm, &d.Algorithm, &d.HA1); err != nil {
+			return fmt.Errorf("store: snapshot: digest secrets: %w", err)
+		}
+		add(d)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("store: snapshot: digest secrets: %w", err)
+	}
+	return nil
 }
 
 // loadRules reads every protected URL with its grants.

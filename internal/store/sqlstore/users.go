@@ -43,7 +43,7 @@ func (db *DB) AddUser(ctx context.Context, u store.User) (store.User, error) {
 		return store.User{}, err
 	}
 	out := store.User{Name: name, DisplayName: display, Hash: u.Hash, Locked: u.Locked, Groups: []string{}}
-	err = db.write(ctx, change{parts: partCredentials, action: "user.add", target: name}, func(tx *sql.Tx, now int64, c *change) error {
+	err = db.write(ctx, change{parts: partCredentials, action: "user.add", target: name, users: []string{name}}, func(tx *sql.Tx, now int64, c *change) error {
 		n, err := affected(tx.ExecContext(ctx, `INSERT INTO users (name, display_name, hash, locked, created_at, changed_at)
 VALUES ($1, $2, $3, $4, $5, $5) ON CONFLICT DO NOTHING`, name, display, u.Hash, u.Locked, now))
 		if err != nil {
@@ -167,7 +167,7 @@ func (db *DB) UpdateUser(ctx context.Context, name string, up store.UserUpdate) 
 	if len(actions) == 0 {
 		return db.User(ctx, n)
 	}
-	err = db.write(ctx, change{parts: partCredentials, action: strings.Join(actions, "+"), target: n}, func(tx *sql.Tx, now int64, c *change) error {
+	err = db.write(ctx, change{parts: partCredentials, action: strings.Join(actions, "+"), target: n, users: []string{n}}, func(tx *sql.Tx, now int64, c *change) error {
 		id, err := idOf(ctx, tx, "users", "user", n)
 		if err != nil {
 			return err
@@ -196,7 +196,7 @@ func (db *DB) RemoveUser(ctx context.Context, name string) error {
 	if err != nil {
 		return err
 	}
-	return db.write(ctx, change{parts: partCredentials | partRules, action: "user.remove", target: n}, func(tx *sql.Tx, _ int64, _ *change) error {
+	return db.write(ctx, change{parts: partCredentials | partRules, action: "user.remove", target: n, users: []string{n}}, func(tx *sql.Tx, _ int64, _ *change) error {
 		k, err := affected(tx.ExecContext(ctx, `DELETE FROM users WHERE name = $1`, n))
 		if err != nil {
 			return fmt.Errorf("store: remove user %q: %w", n, err)

@@ -52,6 +52,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"Version", testVersion},
 		{"Snapshot", testSnapshot},
 		{"SnapshotReuse", testSnapshotReuse},
+		{"SnapshotIncremental", testSnapshotIncremental},
+		{"DummyFollowsUsers", testDummyFollowsUsers},
 		{"ImportUsers", testImportUsers},
 		{"ImportDigest", testImportDigest},
 		{"ImportMembers", testImportMembers},
@@ -901,6 +903,108 @@ func testSnapshotReuse(t *testing.T, s store.Store) {
 	}
 }
 
+// credDump is everything Credentials say about a set of users.
+type credDump struct {
+	Len     int
+	Range   map[string]string // what Range yields: name -> "hash locked"
+	Lookup  map[string]string // what the lookups say of each name
+	Digests map[string]string // "user realm alg" -> "username ha1"
+	Algs    map[string][]string
+	ByHash  map[string]string
+}
+
+func dumpCredentials(c *store.Credentials, names, realms []string) credDump {
+	d := credDump{Len: c.Len(), Range: map[string]string{}, Lookup: map[string]string{}, Digests: map[string]string{}, Algs: map[string][]string{}, ByHash: map[string]string{}}
+	c.Range(func(user, hash string, locked bool) bool {
+		d.Range[user] = fmt.Sprintf("%s %v", hash, locked)
+		return true
+	})
+	for _, n := range names {
+		h, ok := c.Hash(n)
+		d.Lookup[n] = fmt.Sprintf("hash %q %v exists %v locked %v groups %v", h, ok, c.Exists(n), c.Locked(n), c.GroupsOf(n))
+		for _, r := range realms {
+			for _, a := range []string{store.DigestMD5, store.DigestSHA256} {
+				if un, ha1, ok := c.DigestSecret(n, r, a); ok {
+					d.Digests[n+" "+r+" "+a] = un + " " + ha1
+					if got, ok := c.DigestUserByHash(digestHash(a, un+":"+r), r, a); ok {
+						d.ByHash[n+" "+r+" "+a] = got
+					}
+				}
+			}
+		}
+	}
+	for _, r := range realms {
+		d.Algs[r] = c.DigestAlgorithms(r)
+	}
+	return d
+}
+
+func digestHash(alg, s string) string {
+	if alg == store.DigestSHA256 {
+		return sha256hex(s)
+	}
+	return md5hex(s)
+}
+
+// testSnapshotIncremental checks that a snapshot built from the previous
+// one and the users that changed says exactly what a full load says.
+func testSnapshotIncremental(t *testing.T, s store.Store) {
+	ctx := ctxFor(t)
+	names := []string{"alice", "bob", "carol", "dave", "erin"}
+	realms := []string{"R", "S"}
+	get(s.AddUser(ctx, store.User{Name: "alice", Hash: BcryptHash}))(t)
+	get(s.AddUser(ctx, store.User{Name: "bob", Hash: APR1Hash, Locked: true}))(t)
+	get(s.AddGroup(ctx, "staff"))(t)
+	if err := s.AddMember(ctx, "staff", "alice"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.ImportDigestSecrets(ctx, []store.DigestSecret{{User: "carol", Realm: "R", HA1: strings.Repeat("c", 32)}}, false); err != nil {
+		t.Fatal(err)
+	}
+	prev := get(s.Snapshot(ctx, nil))(t)
+	lock, unlock, hash := true, false, SHA1Hash
+	steps := []struct {
+		name        string
+		incremental bool
+		do          func() error
+	}{
+		{"add user", true, func() error { _, err := s.AddUser(ctx, store.User{Name: "dave", Hash: SHA1Hash}); return err }},
+		{"new hash", true, func() error { _, err := s.UpdateUser(ctx, "alice", store.UserUpdate{Hash: &hash}); return err }},
+		{"lock", true, func() error { _, err := s.UpdateUser(ctx, "carol", store.UserUpdate{Locked: &lock}); return err }},
+		{"unlock", true, func() error { _, err := s.UpdateUser(ctx, "bob", store.UserUpdate{Locked: &unlock}); return err }},
+		{"add member", true, func() error { return s.AddMember(ctx, "staff", "dave") }},
+		{"remove user", true, func() error { return s.RemoveUser(ctx, "bob") }},
+		{"add user again", true, func() error { _, err := s.AddUser(ctx, store.User{Name: "bob", Hash: BcryptHash}); return err }},
+		{"remove member", true, func() error { return s.RemoveMember(ctx, "staff", "alice") }},
+		{"add group", true, func() error { _, err := s.AddGroup(ctx, "empty"); return err }},
+		{"remove group", true, func() error { return s.RemoveGroup(ctx, "staff") }},
+		{"new hash drops digest", true, func() error { _, err := s.UpdateUser(ctx, "carol", store.UserUpdate{Hash: &hash}); return err }},
+		{"remove a user added since the base", true, func() error { return s.RemoveUser(ctx, "dave") }},
+		{"import", false, func() error {
+			_, err := s.ImportDigestSecrets(ctx, []store.DigestSecret{{User: "erin", Realm: "S", HA1: strings.Repeat("e", 64)}}, false)
+			return err
+		}},
+		{"after an import", true, func() error { _, err := s.UpdateUser(ctx, "erin", store.UserUpdate{Locked: &lock}); return err }},
+	}
+	for _, st := range steps {
+		if err := st.do(); err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		inc := get(s.Snapshot(ctx, prev))(t)
+		full := get(s.Snapshot(ctx, nil))(t)
+		if got, _ := inc.Credentials.Incremental(); got != st.incremental {
+			t.Errorf("%s: incremental = %v, want %v", st.name, got, st.incremental)
+		}
+		if inc.Credentials.Version() != full.Credentials.Version() {
+			t.Errorf("%s: versions %d and %d", st.name, inc.Credentials.Version(), full.Credentials.Version())
+		}
+		if diff := cmp.Diff(dumpCredentials(full.Credentials, names, realms), dumpCredentials(inc.Credentials, names, realms)); diff != "" {
+			t.Errorf("%s: incremental snapshot differs from a full load (-full +incremental):\n%s", st.name, diff)
+		}
+		prev = inc
+	}
+}
+
 func testImportUsers(t *testing.T, s store.Store) {
 	ctx := ctxFor(t)
 	get(s.AddUser(ctx, store.User{Name: "existing", Hash: SHA1Hash}))(t)
@@ -1090,5 +1194,20 @@ func testConcurrentWrites(t *testing.T, s store.Store) {
 	}
 	if n := get(s.Snapshot(ctx, nil))(t).Credentials.Len(); n != workers*each {
 		t.Errorf("%d users after concurrent writes, want %d", n, workers*each)
+	}
+}
+
+// testDummyFollowsUsers: a store that starts empty gets a dummy hash of its
+// users' format and cost as they are added, incrementally too.
+func testDummyFollowsUsers(t *testing.T, s store.Store) {
+	ctx := ctxFor(t)
+	prev := get(s.Snapshot(ctx, nil))(t)
+	if d := prev.Credentials.Dummy(); !strings.HasPrefix(d, "$2y$10$") {
+		t.Errorf("empty store's dummy = %q, want bcrypt cost 10", d)
+	}
+	get(s.AddUser(ctx, store.User{Name: "alice", Hash: APR1Hash}))(t)
+	next := get(s.Snapshot(ctx, prev))(t)
+	if d := next.Credentials.Dummy(); !strings.HasPrefix(d, "$apr1$") {
+		t.Errorf("dummy after adding an apr1 user = %q, want apr1", d)
 	}
 }

@@ -72,6 +72,8 @@ files = {
     "secret/page.html": page("secret-page"),
     "secret/sub/page.html": page("secret-sub-page"),
     "secret/.htpasswd": "nobody:x\n",
+    "accept/.htaccess": "AcceptPathInfo On\n",
+    "accept/page.html": page("accept-page"),
 }
 cases = []
 cases += both("missing-file", "/secret/missing.html")
@@ -135,6 +137,8 @@ cases += [case("root-htaccess", "/.htaccess"),
 for m in ["OPTIONS", "PUT", "DELETE", "PATCH", "PROPFIND", "FOO", "get", "TRACE", "POST"]:
     cases += both("method-" + m, "/secret/page.html", m)
 cases += both("protected-overlong", "/secret/%c0%afpage.html")
+cases += both("pathinfo-accept", "/accept/page.html/extra")
+cases += both("pathinfo-accept-missing", "/accept/missing.html/extra")
 cases += both("protected-backslash", "/secret/a\\b")
 cases += both("protected-ctl", "/secret/%01x")
 cases += both("protected-double-enc", "/secret/%252e%252e/page.html")
@@ -450,11 +454,21 @@ files = {
     "inherit/sub/start.html": page("inherit-sub-start"),
     "protected-index/.htaccess": BASIC % "Index" + "Require valid-user\n",
     "protected-index/index.html": page("protected-index-index"),
+    "redirect-index/.htaccess": "DirectoryIndexRedirect on\n",
+    "redirect-index/index.html": page("redirect-index-index"),
+    "fallback-rel/.htaccess": "FallbackResource page.html\n",
+    "fallback-rel/page.html": page("fallback-rel-page"),
+    "fallback-rel/sub/x.html": page("fallback-rel-sub-x"),
+    "empty-index/.htaccess": "DirectoryIndex\n",
+    "empty-index/index.html": page("empty-index-index"),
+    "fallback/withinfo.html": page("fallback-withinfo"),
 }
 cases = []
 for p in ["/custom/", "/custom", "/multi/", "/disabled/", "/noslash", "/noslash/", "/noindex/", "/noindex", "/fallback/missing",
-          "/fallback/exists.html", "/fallback/", "/fallback/a/b", "/absolute/", "/inherit/sub/", "/protected-index/", "/protected-index"]:
-    cid = p.strip("/").replace("/", "_")
+          "/fallback/exists.html", "/fallback/", "/fallback/a/b", "/absolute/", "/inherit/sub/", "/protected-index/", "/protected-index",
+          "/redirect-index/", "/redirect-index/?a=1", "/fallback-rel/missing", "/fallback-rel/sub/missing", "/fallback-rel/sub/",
+          "/empty-index/", "/fallback/withinfo.html/x"]:
+    cid = p.strip("/").replace("/", "_").replace("?", "Q")
     cases.append(case(cid + ("-slash" if p.endswith("/") else ""), p))
 for m in ("POST", "PUT", "OPTIONS", "HEAD", "FOO"):
     cases.append(case("noindex-" + m, "/noindex/", m))

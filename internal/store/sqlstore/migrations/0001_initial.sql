@@ -3,13 +3,26 @@
 -- text column compared byte by byte (names, paths, hosts). Times are
 -- microseconds since 1970-01-01 UTC.
 
+-- version grows with every write; credentials_version and rules_version
+-- are the version of the last write to what the gateway's credentials and
+-- rules are made of. changes_horizon: credential_changes holds every change
+-- after this version (older rows are pruned).
 CREATE TABLE meta (
 	id INTEGER PRIMARY KEY CHECK (id = 1),
 	version BIGINT NOT NULL,
 	credentials_version BIGINT NOT NULL,
-	rules_version BIGINT NOT NULL
+	rules_version BIGINT NOT NULL,
+	changes_horizon BIGINT NOT NULL
 );
-INSERT INTO meta (id, version, credentials_version, rules_version) VALUES (1, 1, 1, 1);
+INSERT INTO meta (id, version, credentials_version, rules_version, changes_horizon) VALUES (1, 1, 1, 1, 1);
+
+-- The users whose credentials a write changed, so that a running gateway
+-- reloads only them; user_name '' means every user (an import).
+CREATE TABLE credential_changes (
+	version BIGINT NOT NULL,
+	user_name {{key}} NOT NULL
+);
+CREATE INDEX credential_changes_version ON credential_changes (version);
 
 CREATE TABLE users (
 	id {{id}},
