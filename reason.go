@@ -12,7 +12,7 @@ const (
 	ReasonLogonFailed         Reason = "logon_failed"         // 401.1: unknown user, wrong password or malformed credentials
 	ReasonConfigDenied        Reason = "config_denied"        // 401.2 / 403: the configuration refuses everyone here
 	ReasonACLDenied           Reason = "acl_denied"           // 403: the user is known but not allowed
-	ReasonLockedOut           Reason = "locked_out"           // 429: too many failures for this account or client
+	ReasonLockedOut           Reason = "locked_out"           // 401: the account is locked by an administrator (only said when the password is right)
 	ReasonTooManyRequests     Reason = "too_many_requests"    // 429: per-client rate or concurrency limit
 	ReasonTokenExpired        Reason = "token_expired"        // 401: Bearer token past its expiry
 	ReasonTokenRevoked        Reason = "token_revoked"        // 401: Bearer token revoked
