@@ -15,6 +15,7 @@ func commands() []*cobra.Command {
 		newUserCmd(),
 		newGroupCmd(),
 		newURLCmd(),
+		newTokenCmd(),
 		newImportCmd(),
 		newAdminCmd(),
 	}

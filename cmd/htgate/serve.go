@@ -30,9 +30,14 @@ type serveFlags struct {
 	htaccess       bool
 	data           string
 	storeURL       string
+	stateURL       string
 	guard          bool
 	metricsAddr    string
 	adminAddr      string
+	tlsCert        string
+	tlsKey         string
+	forwardProxy   bool
+	proxyPrivate   bool
 }
 
 func newServeCmd() *cobra.Command {
@@ -68,6 +73,10 @@ there is enforced within a second, without a restart.`,
 	fl.BoolVar(&f.guard, "guard", true, "brute-force protection (lockouts); --guard=false turns it off")
 	fl.StringVar(&f.adminAddr, "admin-addr", "", "admin panel and REST API listener, e.g. 127.0.0.1:9080 (needs --data)")
 	fl.StringVar(&f.metricsAddr, "metrics-addr", "", "operations listener for /metrics, /healthz, /readyz, /lockouts (e.g. 127.0.0.1:9090)")
+	fl.StringVar(&f.tlsCert, "tls-cert", "", "serve HTTPS and HTTP/2 with this PEM certificate chain (reloaded when it changes); needs --tls-key")
+	fl.StringVar(&f.tlsKey, "tls-key", "", "PEM private key of --tls-cert")
+	fl.BoolVar(&f.forwardProxy, "forward-proxy", false, "also act as a forward proxy (absolute-form requests and CONNECT) with 407 proxy authentication; --htpasswd without --protect names its users")
+	fl.BoolVar(&f.proxyPrivate, "proxy-allow-private", false, "let the forward proxy reach loopback and private addresses (default: public destinations only)")
 	return cmd
 }
 
@@ -84,7 +93,8 @@ func addConfigFlags(cmd *cobra.Command, f *serveFlags) {
 	fl.StringVar(&f.realm, "realm", "", `realm shown in the login dialog (default "Restricted")`)
 	fl.StringArrayVar(&f.trustedProxies, "trusted-proxy", nil, "address or CIDR whose X-Forwarded-For is believed (repeatable)")
 	fl.StringVar(&f.data, "data", "", "managed store directory (htgate user/url ...), created if missing (default ./htgate-data when it exists)")
-	fl.StringVar(&f.storeURL, "store", "", "managed store URL instead of --data: sqlite://PATH")
+	fl.StringVar(&f.storeURL, "store", "", "managed store URL instead of --data: sqlite://PATH or postgres://USER@HOST:PORT/DB (shared by several nodes)")
+	fl.StringVar(&f.stateURL, "state", "", "where lockouts, nonces and sessions are kept: redis://HOST:PORT/DB (shared by several nodes; default this process's memory)")
 }
 
 // buildConfig merges the config file (if any) with the flags; flags win.
@@ -142,6 +152,25 @@ func buildConfig(cmd *cobra.Command, f serveFlags) (*config.Config, error) {
 	}
 	if f.storeURL != "" {
 		cfg.Store, cfg.Data = f.storeURL, ""
+	}
+	if f.stateURL != "" {
+		cfg.State = f.stateURL
+	}
+	if f.tlsCert != "" || f.tlsKey != "" {
+		cfg.TLS.Cert, cfg.TLS.Key = f.tlsCert, f.tlsKey
+	}
+	if f.forwardProxy {
+		cfg.ForwardProxy.Enabled = true
+		if f.htpasswd != "" && len(f.protect) == 0 {
+			cfg.ForwardProxy.Htpasswd = f.htpasswd
+			if f.realm != "" {
+				cfg.ForwardProxy.Realm = f.realm
+			}
+			f.htpasswd = ""
+		}
+	}
+	if f.proxyPrivate {
+		cfg.ForwardProxy.AllowPrivate = true
 	}
 	if len(f.protect) > 0 && f.htpasswd == "" {
 		return nil, errors.New("--protect needs --htpasswd FILE (create one with: htgate htpasswd -c FILE USER)")

@@ -32,7 +32,7 @@ type storeFlags struct {
 func addStoreFlags(cmd *cobra.Command, f *storeFlags) {
 	fl := cmd.PersistentFlags()
 	fl.StringVar(&f.data, "data", "", "managed store directory, created (mode 0700) on first use (default ./"+app.DefaultDataDir+", or data: in --config)")
-	fl.StringVar(&f.storeURL, "store", "", "managed store URL instead of --data: sqlite://PATH")
+	fl.StringVar(&f.storeURL, "store", "", "managed store URL instead of --data: sqlite://PATH or postgres://USER@HOST:PORT/DB")
 	fl.StringVar(&f.config, "config", "", "YAML configuration to take data, store and passwords from")
 }
 

@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"log/slog"
 	"maps"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/htgate/htgate/internal/config"
@@ -19,6 +21,7 @@ import (
 	"github.com/htgate/htgate/internal/passwd"
 	"github.com/htgate/htgate/internal/policy"
 	"github.com/htgate/htgate/internal/store"
+	"github.com/htgate/htgate/internal/store/postgres"
 	"github.com/htgate/htgate/internal/store/sqlite"
 )
 
@@ -51,12 +54,20 @@ type StoreLocation struct {
 	URL string
 }
 
-// String describes the location for messages.
+// String describes the location for messages, without a password.
 func (l StoreLocation) String() string {
 	if l.URL != "" {
+		if u, err := url.Parse(l.URL); err == nil && u.User != nil {
+			return u.Redacted()
+		}
 		return l.URL
 	}
 	return l.Data
+}
+
+// isPostgres reports whether l is a PostgreSQL URL.
+func (l StoreLocation) isPostgres() bool {
+	return strings.HasPrefix(l.URL, "postgres://") || strings.HasPrefix(l.URL, "postgresql://")
 }
 
 // dbPath returns the SQLite file of l, or an error for a URL of another
@@ -73,10 +84,8 @@ func (l StoreLocation) dbPath() (string, error) {
 		return rest, nil
 	case scheme == "sqlite":
 		return "", fmt.Errorf("store URL %q: no database file after sqlite://", l.URL)
-	case scheme == "postgres" || scheme == "postgresql":
-		return "", fmt.Errorf("store URL %q: PostgreSQL is not supported by this version yet; use sqlite://PATH or --data DIR", l.URL)
 	}
-	return "", fmt.Errorf("store URL %q: unknown kind %q (want sqlite://PATH)", l.URL, scheme)
+	return "", fmt.Errorf("store URL %q: unknown kind %q (want sqlite://PATH or postgres://...)", l.String(), scheme)
 }
 
 // OpenStore opens the managed store at loc, creating the data directory
@@ -85,6 +94,13 @@ func (l StoreLocation) dbPath() (string, error) {
 func OpenStore(ctx context.Context, loc StoreLocation) (store.Store, error) {
 	if loc.URL == "" && loc.Data == "" {
 		loc.Data = DefaultDataDir
+	}
+	if loc.isPostgres() {
+		db, err := postgres.Open(ctx, loc.URL, postgres.Options{})
+		if err != nil {
+			return nil, err
+		}
+		return db, nil
 	}
 	path, err := loc.dbPath()
 	if err != nil {
@@ -129,6 +145,11 @@ type managed struct {
 	mu     sync.Mutex
 	snap   *store.Snapshot
 	failed uint64 // version whose rules could not be applied (logged once)
+	// readErr is why the store could not be read at the last attempt, nil
+	// when it could: /readyz reports it.
+	readErr error
+	// tokens are the user Bearer tokens of the latest version read.
+	tokens atomic.Pointer[tokenTable]
 
 	closeOnce sync.Once
 	closeErr  error
@@ -152,7 +173,14 @@ func openManaged(ctx context.Context, cfg *config.Config, logger *slog.Logger) (
 	}
 	snap.Credentials.Dummy() // pay for the dummy hash now, not on a request
 	logger.Info("managed store", "location", loc.String(), "users", snap.Credentials.Len(), "protected_urls", len(snap.Rules.URLs()), "version", snap.Version)
-	return &managed{st: st, loc: loc, logger: logger, realm: cfg.Realm, snap: snap}, nil
+	m := &managed{st: st, loc: loc, logger: logger, realm: cfg.Realm, snap: snap}
+	tokens, err := loadTokens(ctx, st, snap.Credentials)
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("managed store %s: %w", loc, err)
+	}
+	m.tokens.Store(tokens)
+	return m, nil
 }
 
 // current returns the snapshot in force.
@@ -180,6 +208,11 @@ func (m *managed) refresh(ctx context.Context) (*store.Snapshot, error) {
 		return nil, err
 	}
 	next.Credentials.Dummy()
+	tokens, err := loadTokens(ctx, m.st, next.Credentials)
+	if err != nil {
+		return nil, err
+	}
+	m.tokens.Store(tokens) // revocations and new tokens count at once
 	m.mu.Lock()
 	m.snap = next
 	m.mu.Unlock()
@@ -214,7 +247,7 @@ func managedRules(snap *store.Snapshot, defaultRealm string, logger *slog.Logger
 		}
 		for _, s := range u.Schemes {
 			switch s {
-			case store.SchemeBasic, store.SchemeDigest:
+			case store.SchemeBasic, store.SchemeDigest, store.SchemeBearer, store.SchemeForm:
 				r.Schemes = append(r.Schemes, s)
 			}
 		}
@@ -328,6 +361,9 @@ func (a *App) applyPolicy() error {
 	if err != nil {
 		return err
 	}
+	if a.managed != nil {
+		p.Tokens = a.managed
+	}
 	a.gateway.SetPolicy(p)
 	return nil
 }
@@ -340,12 +376,35 @@ func (a *App) watchStore(ctx context.Context) {
 	m := a.managed
 	tick := time.NewTicker(storePollInterval)
 	defer tick.Stop()
+	// A store that announces its changes (PostgreSQL: LISTEN/NOTIFY) wakes
+	// the loop at once; the poll stays as the fallback.
+	wake := make(chan struct{}, 1)
+	if w, ok := m.st.(storeWatcher); ok {
+		go func() {
+			_ = w.Watch(ctx, func() {
+				select {
+				case wake <- struct{}{}:
+				default:
+				}
+			}, func(err error) {
+				if ctx.Err() != nil {
+					return
+				}
+				if err != nil {
+					a.logger.Warn("managed store: change notifications lost; polling every "+storePollInterval.String()+" until they return", "location", m.loc.String(), "err", err)
+				} else {
+					a.logger.Info("managed store: change notifications back", "location", m.loc.String())
+				}
+			})
+		}()
+	}
 	var lastPrune time.Time
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-tick.C:
+		case <-wake:
 		}
 		if now := time.Now(); a.cfg.AuditRetention > 0 && now.Sub(lastPrune) >= auditPruneInterval {
 			lastPrune = now
@@ -356,10 +415,20 @@ func (a *App) watchStore(ctx context.Context) {
 			}
 		}
 		snap, err := m.refresh(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		m.mu.Lock()
+		was := m.readErr
+		m.readErr = err
+		m.mu.Unlock()
+		switch {
+		case err != nil && was == nil:
+			a.logger.Error("managed store unreadable; the snapshot in force stays until it can be read again", "location", m.loc.String(), "err", err)
+		case err == nil && was != nil:
+			a.logger.Info("managed store readable again", "location", m.loc.String())
+		}
 		if err != nil {
-			if ctx.Err() == nil {
-				a.logger.Error("managed store unreadable; the rules in force stay", "location", m.loc.String(), "err", err)
-			}
 			continue
 		}
 		if snap == nil {
@@ -382,6 +451,33 @@ func (a *App) watchStore(ctx context.Context) {
 		a.logger.Info("managed store change applied", "version", snap.Version, "users", snap.Credentials.Len(),
 			"protected_urls", len(snap.Rules.URLs()), "incremental", inc, "changed_users", overlay)
 	}
+}
+
+// storeWatcher is a store that announces its changes (store/postgres).
+type storeWatcher interface {
+	// Watch calls changed after every change and failed when the feed
+	// breaks (err) or returns (nil), until ctx is done.
+	Watch(ctx context.Context, changed func(), failed func(error)) error
+}
+
+// problem says why the store could not be read at the last attempt, ""
+// when it could.
+func (m *managed) problem() string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.readErr == nil {
+		return ""
+	}
+	return "managed store " + m.loc.String() + " unreadable (the last snapshot read stays in force): " + m.readErr.Error()
+}
+
+// Store returns the managed store the gateway enforces, or nil when it
+// runs without one (for the admin API, which shares it).
+func (a *App) Store() store.Store {
+	if a.managed == nil {
+		return nil
+	}
+	return a.managed.st
 }
 
 // HashPassword hashes a new password of a managed user or admin with the

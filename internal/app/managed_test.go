@@ -279,9 +279,9 @@ func TestManagedRulesSchemes(t *testing.T) {
 	if a.ID != "m1" || a.Realm != "Default" || !cmp.Equal(a.Schemes, []string{"basic", "digest"}) || a.Source != managedSource || a.DigestSource != managedSource || a.GroupSource != managedSource {
 		t.Errorf("rule of /a = %+v", a)
 	}
-	// A scheme this version does not implement fails closed.
-	if b.Require.Kind != policy.AllDenied || b.Host != "example.com" || b.Realm != "B" || b.GroupSource != "" {
-		t.Errorf("rule of a bearer-only URL = %+v, want all denied", b)
+	// Without grants nobody is allowed in, but the Bearer challenge is sent.
+	if !cmp.Equal(b.Schemes, []string{"bearer"}) || b.Require.Kind != policy.User || b.Host != "example.com" || b.Realm != "B" || b.GroupSource != "" {
+		t.Errorf("rule of a bearer-only URL = %+v, want bearer without grants", b)
 	}
 }
 

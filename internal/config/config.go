@@ -82,16 +82,29 @@ type Config struct {
 	// when that directory exists, otherwise no managed store.
 	Data string `yaml:"data"`
 	// Store is the managed store's URL, instead of Data: "sqlite://PATH"
-	// (a database file). Reserved for PostgreSQL. Default: Data's file.
+	// (a database file) or "postgres://USER@HOST:PORT/DB" (shared by
+	// several nodes). Default: Data's file.
 	Store string `yaml:"store"`
+	// State is where lockouts, failure counters, Digest nonce counts and
+	// form-login sessions are kept: "" (in this process's memory) or
+	// "redis://HOST:PORT/DB" (shared by several nodes).
+	State string `yaml:"state"`
 	// Passwords are the hashing parameters of passwords htgate sets
 	// (managed users and admins).
 	Passwords Passwords `yaml:"passwords"`
 	// AuditRetention is how long audit events are kept. Default 2160h (90
 	// days); negative keeps them forever.
 	AuditRetention time.Duration `yaml:"audit_retention"`
+	// Sessions are the lifetimes of form-login sessions.
+	Sessions Sessions `yaml:"sessions"`
 	// Rules protect paths.
 	Rules []Rule `yaml:"rules"`
+	// TLS serves HTTPS (and HTTP/2) on Listen (integrations.go).
+	TLS TLS `yaml:"tls"`
+	// ForwardAuth is the forward-authentication endpoint (integrations.go).
+	ForwardAuth ForwardAuth `yaml:"forward_auth"`
+	// ForwardProxy makes the listener a forward proxy (integrations.go).
+	ForwardProxy ForwardProxy `yaml:"forward_proxy"`
 
 	// dir is the directory of the config file; relative paths resolve against it.
 	dir string
@@ -347,8 +360,15 @@ func (c *Config) ApplyDefaults() {
 	if c.AuditRetention == 0 {
 		c.AuditRetention = 90 * 24 * time.Hour
 	}
+	if c.Sessions.Idle == 0 {
+		c.Sessions.Idle = 24 * time.Minute
+	}
+	if c.Sessions.Absolute == 0 {
+		c.Sessions.Absolute = 12 * time.Hour
+	}
 	c.ErrorPages.TemplatesDir = c.resolve(c.ErrorPages.TemplatesDir)
 	c.applyAdminDefaults()
+	c.applyIntegrationDefaults()
 	for i := range c.Rules {
 		r := &c.Rules[i]
 		if r.Realm == "" {
@@ -382,13 +402,16 @@ func (c *Config) Validate() []error {
 	var errs []error
 	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 	switch {
-	case c.Root == "" && c.Upstream == "":
+	case c.Root == "" && c.Upstream == "" && !c.ForwardProxy.Enabled:
 		add("root or upstream: one of them is required (a docroot to serve or a URL to proxy to)")
 	case c.Root != "" && c.Upstream != "":
 		add("root and upstream: set only one")
 	}
 	if c.HTAccess && c.Root == "" {
 		add("htaccess: needs root (.htaccess files are read from a static docroot)")
+	}
+	for _, e := range c.Sessions.validate() {
+		add("%s", e)
 	}
 	if c.Upstream != "" {
 		u, err := url.Parse(c.Upstream)
@@ -450,7 +473,11 @@ func (c *Config) Validate() []error {
 	if c.Store != "" && c.Data != "" {
 		add("store and data: set only one")
 	}
+	if c.State != "" && !strings.HasPrefix(c.State, "redis://") && !strings.HasPrefix(c.State, "rediss://") {
+		add("state: want redis://HOST:PORT/DB or rediss://... (or nothing for this process's memory)")
+	}
 	errs = append(errs, c.validateAdmin()...)
+	errs = append(errs, c.validateIntegrations()...)
 	seen := map[string]int{}
 	for i, r := range c.Rules {
 		where := fmt.Sprintf("rules[%d]", i)
@@ -469,14 +496,14 @@ func (c *Config) Validate() []error {
 		seenScheme := map[string]bool{}
 		for j, sc := range schemes {
 			switch {
-			case sc != "basic" && sc != "digest":
-				add("%s.schemes[%d]: %q is not basic or digest", where, j, sc)
+			case sc != "basic" && sc != "digest" && sc != "bearer" && sc != "form":
+				add("%s.schemes[%d]: %q is not basic, digest, bearer or form", where, j, sc)
 			case seenScheme[sc]:
 				add("%s.schemes[%d]: %s is listed twice", where, j, sc)
 			}
 			seenScheme[sc] = true
 		}
-		if seenScheme["basic"] && r.Htpasswd == "" && needsUser(r) {
+		if (seenScheme["basic"] || seenScheme["form"]) && r.Htpasswd == "" && needsUser(r) {
 			add("%s.htpasswd: a credential file is required to check users", where)
 		}
 		if seenScheme["digest"] && r.Htdigest == "" && needsUser(r) {

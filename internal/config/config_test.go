@@ -78,7 +78,7 @@ func TestValidate(t *testing.T) {
 		{"digest needs htdigest", "root: x\nrules: [{path: /a, schemes: [basic, digest], htpasswd: f}]\n", []string{"rules[0].htdigest"}},
 		{"digest only needs no htpasswd", "root: x\nrules: [{path: /a, schemes: [digest], htdigest: f}]\n", nil},
 		{"htdigest without digest", "root: x\nrules: [{path: /a, htpasswd: f, htdigest: g}]\n", []string{"digest is not in schemes"}},
-		{"bad scheme", "root: x\nrules: [{path: /a, schemes: [bearer, basic, basic], htpasswd: f}]\n", []string{"schemes[0]", "schemes[2]"}},
+		{"bad scheme", "root: x\nrules: [{path: /a, schemes: [ntlm, basic, basic], htpasswd: f}]\n", []string{"schemes[0]", "schemes[2]"}},
 		{"bad algorithm", "root: x\nrules: [{path: /a, schemes: [digest], htdigest: f, digest_algorithms: [SHA-512-256]}]\n", []string{"digest_algorithms[0]"}},
 		{"bad lifetime", "root: x\nrules: [{path: /a, schemes: [digest], htdigest: f, nonce_lifetime: 48h}]\n", []string{"nonce_lifetime"}},
 		{"ip only needs no htpasswd", "root: x\nrules: [{path: /admin, require: [ip 10.0.0.0/8]}]\n", nil},

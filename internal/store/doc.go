@@ -10,6 +10,8 @@
 // implementation and its embedded migrations (one schema for every SQL
 // dialect), store/sqlite opens it on an embedded SQLite file, and
 // store/storetest is the conformance suite every backend passes.
+// store/fileimport brings Apache's htpasswd, htdigest and group files in
+// through the Importer role.
 //
 // It imports htgate's names and passwd packages and the standard library;
 // it never imports a driver.

@@ -2,9 +2,9 @@ package store
 
 import (
 	"crypto/md5"
-	"maps"
 	"crypto/sha256"
 	"encoding/hex"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -110,9 +110,8 @@ func (c *Credentials) Version() uint64 { return c.version }
 // Len returns the number of users.
 func (c *Credentials) Len() int { return c.n }
 
-// Incremental reports whether c was built from the previous Credentials and
-// the users that changed (rather than loaded in full), and how many users
-// its overlay holds.
+// Incremental reports whether c holds users changed since its base was
+// loaded in full (an overlay built by CredentialsUpdate), and how many.
 func (c *Credentials) Incremental() (bool, int) { return len(c.overlay) > 0, len(c.overlay) }
 
 // lookup returns the overlay's account of user: (nil, true) for a removed
