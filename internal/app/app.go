@@ -32,6 +32,8 @@ type App struct {
 	ops       *http.Server
 	opsLn     net.Listener
 	admin     *adminListener // admin.go; nil without admin_listen
+	proxy     *forwardProxy  // integrations.go; nil without forward_proxy
+	certs     *certReloader  // integrations.go; nil without tls
 
 	mu          sync.Mutex
 	stopWatches context.CancelFunc
@@ -56,6 +58,7 @@ func Open(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*App, e
 		a.Close()
 		return nil, err
 	}
+	a.warnPlainAuth()
 	return a, nil
 }
 
@@ -91,7 +94,7 @@ func build(ctx context.Context, cfg *config.Config, logger *slog.Logger, watch b
 	if err != nil {
 		return nil, fmt.Errorf("trusted_proxies: %w", err)
 	}
-	prot, err := buildProtection(cfg, audit.LogSink{Logger: logger})
+	prot, err := buildProtection(cfg, audit.LogSink{Logger: logger}, logger)
 	if err != nil {
 		return nil, err
 	}
@@ -113,9 +116,20 @@ func build(ctx context.Context, cfg *config.Config, logger *slog.Logger, watch b
 		AccessLog: cfg.AccessLogEnabled(),
 		Failures:  prot.metrics,
 		Nonces:    newNonces(),
+		FormLogin: newFormLogin(cfg),
+		ForwardAuth: gateway.ForwardAuth{
+			Path:     cfg.ForwardAuth.Path,
+			Disabled: cfg.ForwardAuth.Disabled,
+		},
 	}
 	if prot.guard != nil {
 		opts.Guard = prot.guard
+	}
+	if prot.shared != nil {
+		opts.Nonces = prot.shared.st
+		if opts.FormLogin != nil {
+			opts.FormLogin.Sessions = prot.shared.st.Sessions()
+		}
 	}
 	if prot.limiter != nil {
 		opts.Limiter, opts.LimitStatus = prot.limiter, prot.status
@@ -133,10 +147,22 @@ func build(ctx context.Context, cfg *config.Config, logger *slog.Logger, watch b
 			a.managed.close()
 			return nil, err
 		}
+		initial.Tokens = a.managed
 	}
 	a.gateway = gateway.New(initial, opts)
+	if cfg.ForwardProxy.Enabled {
+		if a.proxy, err = a.buildForwardProxy(opts); err != nil {
+			if a.managed != nil {
+				a.managed.close()
+			}
+			return nil, err
+		}
+	}
 	if watch {
 		a.startWatches(ctx, lp)
+		if a.proxy != nil {
+			a.proxy.startWatches(ctx)
+		}
 		if a.managed != nil {
 			sctx, cancel := context.WithCancel(ctx)
 			a.stopStore, a.storeDone = cancel, make(chan struct{})
@@ -147,6 +173,9 @@ func build(ctx context.Context, cfg *config.Config, logger *slog.Logger, watch b
 		}
 		if prot.guard != nil {
 			go prot.guard.Run(ctx, sweepInterval)
+		}
+		if prot.shared != nil {
+			go prot.shared.monitor(ctx)
 		}
 	}
 	return a, nil
@@ -161,7 +190,7 @@ func (a *App) listen() error {
 	}
 	a.listener = ln
 	a.server = &http.Server{
-		Handler:           a.gateway,
+		Handler:           a.handler(),
 		ReadHeaderTimeout: cfg.Timeouts.ReadHeader,
 		ReadTimeout:       cfg.Timeouts.Read,
 		WriteTimeout:      cfg.Timeouts.Write,
@@ -173,6 +202,18 @@ func (a *App) listen() error {
 	// net/http hides (Content-Length with Transfer-Encoding), and sets
 	// the server's MaxHeaderBytes.
 	a.listener = a.limits().Install(a.server, ln)
+	if cfg.TLS.Enabled() {
+		// The limits' wrapper sees the TLS handshake and stands aside:
+		// framing ambiguities hidden by net/http are not seen under TLS
+		// (see gateway.Limits).
+		certs, err := newCertReloader(cfg.TLS.Cert, cfg.TLS.Key, a.logger)
+		if err != nil {
+			ln.Close()
+			return err
+		}
+		a.certs = certs
+		a.server.TLSConfig = tlsConfig(certs)
+	}
 	if cfg.MetricsListen != "" {
 		ol, err := net.Listen("tcp", cfg.MetricsListen)
 		if err != nil {
@@ -210,6 +251,9 @@ func (a *App) limits() gateway.Limits {
 
 // backend builds the static file server or the reverse proxy.
 func (a *App) backend() (upstream.Backend, error) {
+	if a.cfg.Root == "" && a.cfg.Upstream == "" {
+		return noBackend{a}, nil // forward proxy only
+	}
 	if a.cfg.Root != "" {
 		s, err := upstream.NewStatic(a.cfg.Root, upstream.StaticOptions{
 			Logger:   a.logger,
@@ -272,7 +316,13 @@ func (a *App) Gateway() *gateway.Gateway { return a.gateway }
 func (a *App) Run(ctx context.Context) error {
 	a.logger.Info("htgate listening", "addr", a.listener.Addr().String(), "rules", len(a.cfg.Rules), "root", a.cfg.Root, "upstream", a.cfg.Upstream)
 	errc := make(chan error, 3)
-	go func() { errc <- a.server.Serve(a.listener) }()
+	go func() {
+		if a.certs != nil {
+			errc <- a.server.ServeTLS(a.listener, "", "")
+			return
+		}
+		errc <- a.server.Serve(a.listener)
+	}()
 	if a.ops != nil {
 		a.logger.Info("operations listener", "addr", a.opsLn.Addr().String(), "paths", "/metrics /healthz /readyz /lockouts")
 		go func() {
@@ -316,6 +366,9 @@ func (a *App) Reload(ctx context.Context, cfg *config.Config) error {
 	}
 	if cfg.Listen != a.cfg.Listen || cfg.Root != a.cfg.Root || cfg.Upstream != a.cfg.Upstream {
 		a.logger.Warn("listen, root and upstream changes take effect only after a restart")
+	}
+	if cfg.TLS != a.cfg.TLS || cfg.ForwardProxy.Enabled != a.cfg.ForwardProxy.Enabled || cfg.ForwardAuth != a.cfg.ForwardAuth {
+		a.logger.Warn("tls, forward_auth and forward_proxy changes take effect only after a restart (a renewed certificate in the same files is picked up by itself)")
 	}
 	if cfg.Data != a.cfg.Data || cfg.Store != a.cfg.Store {
 		a.logger.Warn("data and store changes take effect only after a restart")
@@ -367,5 +420,8 @@ func (a *App) Close() {
 		if err := a.managed.close(); err != nil {
 			a.logger.Warn("managed store: close", "err", err)
 		}
+	}
+	if a.prot != nil && a.prot.shared != nil {
+		_ = a.prot.shared.st.Close()
 	}
 }

@@ -34,6 +34,9 @@ type Policy struct {
 	// Digests maps a rule's DigestSource to its Digest credential source
 	// (an htdigest file: HtdigestSource).
 	Digests map[string]DigestSource
+	// Tokens looks up the Bearer tokens of rules that accept "bearer"
+	// (the managed store's). Nil: every token is unknown.
+	Tokens TokenSource
 }
 
 // Options configure a Gateway. Nil fields take the documented default.
@@ -77,6 +80,19 @@ type Options struct {
 	// httpd 2.4 does (see HTAccess). Nil: .htaccess files are ignored
 	// (the static backend never serves them).
 	HTAccess *HTAccess
+	// FormLogin turns on form login with sessions for rules whose schemes
+	// include "form" (form.go). Nil: such rules answer 401 to everyone
+	// without other credentials.
+	FormLogin *FormLogin
+	// ForwardAuth configures the forward-authentication endpoint for
+	// nginx auth_request, Traefik forwardAuth and Caddy forward_auth
+	// (verify.go). The zero value serves it at DefaultVerifyPath.
+	ForwardAuth ForwardAuth
+	// ProxyAuth makes the gateway a forward proxy's authentication
+	// (forwardproxy.go): credentials come from Proxy-Authorization, every
+	// request is matched as the path "/" of its destination host, and the
+	// Responder should answer 407 (respond.Options.Proxy). Default false.
+	ProxyAuth bool
 }
 
 // Gateway is the request path. It is safe for concurrent use.
@@ -84,8 +100,11 @@ type Gateway struct {
 	opts   Options
 	policy atomic.Pointer[Policy]
 	refs   refIDs
-	states sync.Pool // *requestState
-	ht     *htState  // nil unless Options.HTAccess
+	states sync.Pool  // *requestState
+	ht     *htState   // nil unless Options.HTAccess
+	form   *FormLogin // Options.FormLogin with defaults; nil: off
+	// verifyPath is the forward-auth endpoint's path, "" when it is off.
+	verifyPath string
 }
 
 // New returns a gateway enforcing p.
@@ -106,6 +125,8 @@ func New(p *Policy, opts Options) *Gateway {
 	}
 	g := &Gateway{opts: opts, refs: newRefIDs(), ht: newHTState(opts.HTAccess, opts.Logger, opts.Now)}
 	g.states.New = func() any { return new(requestState) }
+	g.form = opts.FormLogin.withDefaults()
+	g.verifyPath = opts.ForwardAuth.path()
 	g.policy.Store(p)
 	return g
 }
@@ -127,18 +148,30 @@ type requestState struct {
 
 // ServeHTTP runs the request path: decide, then forward or refuse.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h := g.endpoint(r.URL.Path); h != nil && !g.opts.ProxyAuth {
+		h(w, r)
+		return
+	}
 	start := g.opts.Now()
 	st := g.states.Get().(*requestState)
 	defer g.putState(st)
 	d := &st.d
 	d.RefID, d.Method, d.Host = g.refs.next(), r.Method, r.Host
-	fwd, release := g.decide(r.Context(), false, r, d)
+	dr := r
+	if g.opts.ProxyAuth {
+		dr = proxyDecisionRequest(r) // forwardproxy.go
+	}
+	fwd, release := g.decide(r.Context(), false, dr, d)
 	if release != nil {
 		defer release()
 	}
 	rec := &st.rec
 	rec.ResponseWriter, rec.refID = w, d.RefID
 	switch {
+	case d.Status == http.StatusSeeOther: // a browser without credentials: the login page (form.go)
+		rec.Header().Set("Cache-Control", "no-store")
+		rec.Header().Set("Vary", "Accept, Cookie")
+		http.Redirect(rec, r, loginLocation(r), http.StatusSeeOther)
 	case g.ht != nil:
 		g.serveHTAccess(rec, r, d, fwd)
 	case d.Reason.Allowed():

@@ -12,5 +12,5 @@
 // configured AllowOverride classes, makes the directory it is in unusable
 // (the gateway answers 500, as Apache does); nothing is silently ignored.
 //
-// Package htaccess imports policy, htgate and the standard library only.
+// Package htaccess may import policy, htgate and the standard library only.
 package htaccess

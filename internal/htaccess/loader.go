@@ -172,19 +172,6 @@ func (l *Loader) Lookup(path string) Result {
 	return res
 }
 
-// ForDir returns the merged configuration of the directory dirPath (a
-// URL-path ending in "/") for a file named name in it, as Lookup would for
-// dirPath+name, without stat'ing name.
-func (l *Loader) ForDir(dirPath, name string) Result {
-	r := l.Lookup(dirPath)
-	if r.Err != nil || !r.IsDir {
-		return r
-	}
-	r.Config, r.Name = r.Config.forFile(name), name
-	r.IsDir, r.Exists = false, false
-	return r
-}
-
 // getEntry returns the cache entry of a path, creating it.
 func (l *Loader) getEntry(p string) *entry {
 	l.mu.Lock()

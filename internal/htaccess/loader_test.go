@@ -274,3 +274,14 @@ func BenchmarkLookup(b *testing.B) {
 		_ = res.Config.Require("GET")
 	}
 }
+
+func TestCheckTree(t *testing.T) {
+	errs := CheckTree("testdata/tree", Options{})
+	if len(errs) != 1 {
+		t.Fatalf("CheckTree = %v, want the one broken file", errs)
+	}
+	var se *SyntaxError
+	if !errors.As(errs[0], &se) || se.Line != 1 || !strings.HasSuffix(se.File, "broken/.htaccess") {
+		t.Errorf("CheckTree = %v, want broken/.htaccess:1", errs[0])
+	}
+}

@@ -147,7 +147,10 @@ cases += both("protected-http10", "/secret/page.html", version="HTTP/1.0")
 cases += [case("options-star", "*", "OPTIONS"),
           case("te-and-cl", "/public/page.html", "POST", headers=[["Transfer-Encoding", "chunked"], ["Content-Length", "5"]], body="0\r\n\r\n"),
           case("empty-host", "/public/page.html", no_host=True, headers=[["Host", ""]]),
-          case("two-hosts", "/public/page.html", no_host=True, headers=[["Host", "a.invalid"], ["Host", "b.invalid"]])]
+          case("two-hosts", "/public/page.html", no_host=True, headers=[["Host", "a.invalid"], ["Host", "b.invalid"]]),
+          case("many-headers", "/public/page.html", headers=[["X-H-%d" % i, "v"] for i in range(101)]),
+          case("huge-header-block", "/public/page.html", headers=[["X-Big-%d" % i, "b" * 8000] for i in range(10)]),
+          case("many-headers-protected", "/secret/page.html", headers=[["X-H-%d" % i, "v"] for i in range(101)])]
 cases += [case("public-method-" + m, "/public/page.html", m) for m in ["POST", "PUT", "OPTIONS", "FOO", "TRACE"]]
 cases += [case("public-missing-" + m, "/public/missing.html", m) for m in ["GET", "POST", "PUT", "OPTIONS", "FOO"]]
 cases += [case("public-dir-" + m, "/public/", m) for m in ["POST", "PUT", "OPTIONS"]]
@@ -581,6 +584,12 @@ DIGEST_REALMS = {"digest-htaccess": "Digest Realm"}
 
 
 def write():
+    keep = {}  # credential files are kept (fresh salts would only churn)
+    for name in SCENARIOS:
+        p = os.path.join(HERE, "scenarios", name, "auth", ".htpasswd")
+        if os.path.exists(p):
+            with open(p, encoding="utf-8") as fh:
+                keep[name] = fh.read()
     for sub in ("scenarios", "cases"):
         shutil.rmtree(os.path.join(HERE, sub), ignore_errors=True)
     for name, (desc, files, cases) in SCENARIOS.items():
@@ -593,9 +602,13 @@ def write():
         authdir = os.path.join(root, "auth")
         os.makedirs(authdir, exist_ok=True)
         pw = os.path.join(authdir, ".htpasswd")
-        for i, (u, p) in enumerate(USERS):
-            flags = "-bcm" if i == 0 else "-bm"
-            subprocess.run(["htpasswd", flags, pw, u, p], check=True, capture_output=True)
+        if name in keep:
+            with open(pw, "w", encoding="utf-8") as fh:
+                fh.write(keep[name])
+        else:
+            for i, (u, p) in enumerate(USERS):
+                flags = "-bcm" if i == 0 else "-bm"
+                subprocess.run(["htpasswd", flags, pw, u, p], check=True, capture_output=True)
         if name in DIGEST_REALMS:
             import hashlib
             realm = DIGEST_REALMS[name]
