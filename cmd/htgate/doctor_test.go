@@ -84,3 +84,18 @@ func cmpSortStrings(less func(a, b string) bool) cmp.Option {
 		return out
 	})
 }
+
+func TestDoctorReportsHtaccessErrors(t *testing.T) {
+	root := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(root, "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "sub", ".htaccess"), []byte("AuthType Basic\nFrobnicate on\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	code := run([]string{"doctor", "--root", root, "--htaccess"}, nil, &out, &errOut)
+	if code != 1 || !strings.Contains(out.String(), "htaccess-error") || !strings.Contains(out.String(), ".htaccess:2:") {
+		t.Errorf("exit %d, output:\n%s%s", code, out.String(), errOut.String())
+	}
+}

@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 
 	"github.com/htgate/htgate/internal/config"
+	"github.com/htgate/htgate/internal/htaccess"
 	"github.com/htgate/htgate/internal/passwd"
 )
 
@@ -44,6 +44,14 @@ func Doctor(ctx context.Context, cfg *config.Config) []Finding {
 	if cfg.Root != "" {
 		if fi, err := os.Stat(cfg.Root); err != nil || !fi.IsDir() {
 			add("root-unreadable", SeverityError, "root", fmt.Sprintf("the docroot %s is not a readable directory", cfg.Root), "Create the directory or correct `root`.")
+		}
+	}
+	if cfg.HTAccess && cfg.Root != "" {
+		if opts, on, err := htaccessOptions(cfg); err == nil && on {
+			for _, e := range htaccess.CheckTree(cfg.Root, opts) {
+				add("htaccess-error", SeverityError, "htaccess", e.Error()+": that directory answers 500 (as Apache would); nothing there is served",
+					"Fix the directive, or remove it if htgate does not support it (see docs/apache-compat.md).")
+			}
 		}
 	}
 	checked := map[string]bool{}
@@ -83,9 +91,9 @@ func Doctor(ctx context.Context, cfg *config.Config) []Finding {
 			}
 		}
 	}
-	if len(cfg.Rules) > 0 && !loopbackListen(cfg.Listen) {
+	if cfg.PlainAuthOnNetwork() {
 		add("basic-without-tls", SeverityWarning, "listen", fmt.Sprintf("htgate listens on %s without TLS and protects paths with Basic authentication: passwords cross the network in clear text", cfg.Listen),
-			"Put htgate behind a TLS-terminating proxy (nginx, Caddy, Traefik) and listen on 127.0.0.1, or serve TLS yourself.")
+			"Put htgate behind a TLS-terminating proxy (nginx, Caddy, Traefik) and listen on 127.0.0.1, or serve TLS yourself (tls: {cert, key}).")
 	}
 	if cfg.Guard.Disabled {
 		add("guard-disabled", SeverityWarning, "guard", "brute-force protection is off: passwords can be guessed at full speed", "Remove `guard: {disabled: true}` (or --guard=false).")
@@ -166,18 +174,6 @@ func inside(dir, path string) bool {
 	}
 	rel, err := filepath.Rel(d, p)
 	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
-}
-
-func loopbackListen(addr string) bool {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return false
-	}
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 func firstN(s []string, n int) []string {
