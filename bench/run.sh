@@ -6,10 +6,13 @@
 # (mpm_event, AuthType Basic), nginx (auth_basic) and Caddy (basicauth), all
 # on 127.0.0.1, each server pinned to one CPU with taskset and wrk pinned to
 # another. Every scenario's status code is checked with curl before it is
-# measured; a mismatch aborts the run. Results are printed as Markdown.
+# measured (and again after it); a mismatch aborts the run. Results are
+# printed as Markdown: requests/s, latency, errors, and the CPU time the
+# server used, so that ratios can also be taken per server CPU-second, which
+# other work on a shared machine disturbs far less than requests/s.
 #
 # Usage: bench/run.sh [--smoke] [--runs N] [--only REGEX] [--out DIR] [--keep]
-#                     [--install] [--help]
+#                     [--install] [--perf REGEX] [--help]
 #   --smoke      htgate + Go ceiling only, 1-second runs (CI; never fails on ratios)
 #   --runs N     repeat the whole set N times and mark the median run
 #                (median by htgate-bcrypt requests/s)
@@ -171,6 +174,20 @@ to_seconds() { # 10s, 2m, 500ms, 5 -> whole seconds (rounded up, >= 1)
 
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+# group_cpu_ticks PGID: CPU time (user+system, in clock ticks) used so far by the
+# processes of a server's process group, plus the children its leader has reaped
+# (Apache may retire worker processes during a run).
+group_cpu_ticks() {
+	local pgid=$1 total=0 p stat f
+	for p in $(pgrep -g "$pgid" || true); do
+		stat=$(cat "/proc/$p/stat" 2>/dev/null) || continue
+		read -ra f <<<"${stat##*) }" # fields from the 3rd (state) on; 14-17 are utime stime cutime cstime
+		total=$((total + f[11] + f[12]))
+		[ "$p" = "$pgid" ] && total=$((total + f[13] + f[14]))
+	done
+	echo "$total"
+}
+
 # start_server NAME PORT LOGFILE CMD... : start CMD pinned to SERVER_CPU in its own
 # session, wait until it answers HTTP on PORT (<= 15 s).
 CUR_PID=""
@@ -277,9 +294,12 @@ measure() {
 			-o "$WORK/raw/run$RUN_NO-$id.perf.data" -- sleep "$(to_seconds "$dur")" >"$WORK/raw/run$RUN_NO-$id.perf.log" 2>&1 &
 		PERF_PID=$!
 	fi
+	local ticks0 ticks1
+	ticks0=$(group_cpu_ticks "$CUR_PID")
 	run_child "$raw" timeout -k 5 "$tmo" taskset -c "$CLIENT_CPU" wrk -t1 -c"$conns" -d"$dur" --latency \
 		--timeout "$WRK_TIMEOUT" -s "$script" "${hdr[@]}" "$url" ||
 		{ cat "$raw" >&2; die "$id: wrk failed"; }
+	ticks1=$(group_cpu_ticks "$CUR_PID")
 	if [ -n "$PERF_PID" ]; then
 		wait "$PERF_PID" || log "perf record exited with an error (see $WORK/raw/run$RUN_NO-$id.perf.log)"
 		perf report -i "$WORK/raw/run$RUN_NO-$id.perf.data" --no-children --stdio --percent-limit 0.5 \
@@ -305,10 +325,11 @@ measure() {
 		log "WARNING: $id: only ${m[non2xx]} of ${m[requests]} responses were errors, want all $want"
 	fi
 	check_status "$id (after the run)" "$url" "$want" "$auth"
-	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$id" "$label" "$conns" "$dur" \
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$id" "$label" "$conns" "$dur" \
 		"$(awk -v r="${m[requests]}" -v d="${m[duration_us]}" 'BEGIN{printf "%.1f", r/(d/1e6)}')" \
 		"${m[p50_us]}" "${m[p99_us]}" "${m[non2xx]}" \
-		"$((m[connect] + m[read] + m[write] + m[timeout]))" "${m[requests]}" >>"$RUN_TSV"
+		"$((m[connect] + m[read] + m[write] + m[timeout]))" "${m[requests]}" \
+		"$(awk -v t=$((ticks1 - ticks0)) -v hz="$CLK_TCK" 'BEGIN{printf "%.2f", t/hz}')" "${m[duration_us]}" >>"$RUN_TSV"
 }
 
 want() { [ -z "$ONLY" ] || [[ $1 =~ $ONLY ]]; }
@@ -335,53 +356,70 @@ htgate_protected() {
 	check_protected "$name" "http://127.0.0.1:$port"
 }
 
-bench_htgate() {
-	local base
-	if want htgate_none; then
-		base="http://127.0.0.1:$((BASE_PORT + 1))"
-		htgate_serve "htgate (no rule)" "$((BASE_PORT + 1))"
-		check_status htgate_none "$base/p/file.bin" 200
-		measure htgate_none "htgate, no rule" fast "$base/p/file.bin" 200
-		stop_server
-	fi
-	if want_any htgate_bcrypt htgate_nocreds; then
-		base="http://127.0.0.1:$((BASE_PORT + 2))"
-		htgate_protected htgate_bcrypt "$((BASE_PORT + 2))" bcrypt
-		want htgate_bcrypt && measure htgate_bcrypt "htgate, /p protected, bcrypt-10 user, valid credentials" fast "$base/p/file.bin" 200 "$GOOD_B64"
-		want htgate_nocreds && measure htgate_nocreds "htgate, /p protected, no credentials (401)" fast "$base/p/file.bin" 401
-		stop_server
-	fi
-	if want htgate_bcrypt_log; then
-		base="http://127.0.0.1:$((BASE_PORT + 5))"
-		# shellcheck disable=SC2086 # empty when this htgate has no --access-log switch
-		htgate_protected htgate_bcrypt_log "$((BASE_PORT + 5))" bcrypt $HTGATE_LOG_ON
-		measure htgate_bcrypt_log "htgate, as htgate_bcrypt but with its JSON access log on (to $HTGATE_LOG)" fast "$base/p/file.bin" 200 "$GOOD_B64"
-		stop_server
-	fi
-	if want htgate_apr1; then
-		base="http://127.0.0.1:$((BASE_PORT + 3))"
-		htgate_protected htgate_apr1 "$((BASE_PORT + 3))" apr1
-		measure htgate_apr1 "htgate, /p protected, apr1 user, valid credentials" fast "$base/p/file.bin" 200 "$GOOD_B64"
-		stop_server
-	fi
-	# Wrong passwords: with the brute-force guard on, the 6th attempt is already
-	# a 429 without any hash, so these run on their own servers with it off.
-	if want htgate_wrong_bcrypt; then
-		base="http://127.0.0.1:$((BASE_PORT + 11))"
-		htgate_protected htgate_wrong_bcrypt "$((BASE_PORT + 11))" bcrypt "${HTGATE_GUARD_OFF[@]}"
-		measure htgate_wrong_bcrypt "htgate, bcrypt-10 user, a new wrong password each request (401), brute-force guard off" slow "$base/p/file.bin" 401 distinct-wrong
-		stop_server
-	fi
-	if want htgate_wrong_apr1; then
-		base="http://127.0.0.1:$((BASE_PORT + 12))"
-		htgate_protected htgate_wrong_apr1 "$((BASE_PORT + 12))" apr1 "${HTGATE_GUARD_OFF[@]}"
-		measure htgate_wrong_apr1 "htgate, apr1 user, a new wrong password each request (401), brute-force guard off" fast "$base/p/file.bin" 401 distinct-wrong
-		stop_server
-	fi
-	return 0
+# One function per server process; each starts its server, checks it, measures its
+# scenarios and stops it. SEQUENCE below sets the order.
+grp_htgate_none() {
+	want htgate_none || return 0
+	local port=$((BASE_PORT + 1))
+	htgate_serve "htgate (no rule)" "$port"
+	check_status htgate_none "http://127.0.0.1:$port/p/file.bin" 200
+	measure htgate_none "htgate, no rule" fast "http://127.0.0.1:$port/p/file.bin" 200
+	stop_server
 }
 
-bench_go_ceiling() {
+grp_htgate_bcrypt() {
+	want_any htgate_bcrypt htgate_nocreds || return 0
+	local port=$((BASE_PORT + 2)) url
+	url="http://127.0.0.1:$port/p/file.bin"
+	htgate_protected htgate_bcrypt "$port" bcrypt
+	if want htgate_bcrypt; then
+		measure htgate_bcrypt "htgate, /p protected, bcrypt-10 user, valid credentials" fast "$url" 200 "$GOOD_B64"
+	fi
+	if want htgate_nocreds; then
+		measure htgate_nocreds "htgate, /p protected, no credentials (401)" fast "$url" 401
+	fi
+	stop_server
+}
+
+grp_htgate_bcrypt_log() {
+	want htgate_bcrypt_log || return 0
+	local port=$((BASE_PORT + 5))
+	# shellcheck disable=SC2086 # empty when this htgate has no --access-log switch
+	htgate_protected htgate_bcrypt_log "$port" bcrypt $HTGATE_LOG_ON
+	measure htgate_bcrypt_log "htgate, as htgate_bcrypt but with its JSON access log on (to $HTGATE_LOG)" fast \
+		"http://127.0.0.1:$port/p/file.bin" 200 "$GOOD_B64"
+	stop_server
+}
+
+grp_htgate_apr1() {
+	want htgate_apr1 || return 0
+	local port=$((BASE_PORT + 3))
+	htgate_protected htgate_apr1 "$port" apr1
+	measure htgate_apr1 "htgate, /p protected, apr1 user, valid credentials" fast "http://127.0.0.1:$port/p/file.bin" 200 "$GOOD_B64"
+	stop_server
+}
+
+# Wrong passwords: with the brute-force guard on, the 6th attempt is already a
+# 429 without any hash, so these run on their own servers with the guard off.
+grp_htgate_wrong_bcrypt() {
+	want htgate_wrong_bcrypt || return 0
+	local port=$((BASE_PORT + 11))
+	htgate_protected htgate_wrong_bcrypt "$port" bcrypt "${HTGATE_GUARD_OFF[@]}"
+	measure htgate_wrong_bcrypt "htgate, bcrypt-10 user, a new wrong password each request (401), brute-force guard off" slow \
+		"http://127.0.0.1:$port/p/file.bin" 401 distinct-wrong
+	stop_server
+}
+
+grp_htgate_wrong_apr1() {
+	want htgate_wrong_apr1 || return 0
+	local port=$((BASE_PORT + 12))
+	htgate_protected htgate_wrong_apr1 "$port" apr1 "${HTGATE_GUARD_OFF[@]}"
+	measure htgate_wrong_apr1 "htgate, apr1 user, a new wrong password each request (401), brute-force guard off" fast \
+		"http://127.0.0.1:$port/p/file.bin" 401 distinct-wrong
+	stop_server
+}
+
+grp_go_ceiling() {
 	want go_ceiling || return 0
 	local port=$((BASE_PORT + 4))
 	start_server "Go ceiling" "$port" "$WORK/goceiling.log" "$GOCEILING" -addr "127.0.0.1:$port" -root "$DOCROOT"
@@ -443,21 +481,20 @@ apache_conf() { # apache_conf HASH PORT -> path of the config file
 	echo "$dir/httpd.conf"
 }
 
-bench_apache() {
-	local hash port base conf n=5 profile
-	for hash in bcrypt apr1; do
-		n=$((n + 1))
-		want "apache_$hash" || continue
-		port=$((BASE_PORT + n)) base="http://127.0.0.1:$port"
-		conf=$(apache_conf "$hash" "$port")
-		start_server "Apache ($hash)" "$port" "$WORK/apache-$hash/logs/stdout.log" apache2 -f "$conf" -DFOREGROUND
-		check_protected "apache_$hash" "$base"
-		profile=fast
-		[ "$hash" = bcrypt ] && profile=slow
-		measure "apache_$hash" "Apache 2.4 mpm_event, AuthType Basic, $hash user, valid credentials" "$profile" "$base/p/file.bin" 200 "$GOOD_B64"
-		stop_server
-	done
+# grp_apache HASH PORT
+grp_apache() {
+	local hash=$1 port=$2 conf profile=fast
+	want "apache_$hash" || return 0
+	[ "$hash" = bcrypt ] && profile=slow
+	conf=$(apache_conf "$hash" "$port")
+	start_server "Apache ($hash)" "$port" "$WORK/apache-$hash/logs/stdout.log" apache2 -f "$conf" -DFOREGROUND
+	check_protected "apache_$hash" "http://127.0.0.1:$port"
+	measure "apache_$hash" "Apache $APACHE_VERSION mpm_event, AuthType Basic, $hash user, valid credentials" "$profile" \
+		"http://127.0.0.1:$port/p/file.bin" 200 "$GOOD_B64"
+	stop_server
 }
+grp_apache_bcrypt() { grp_apache bcrypt $((BASE_PORT + 6)); }
+grp_apache_apr1() { grp_apache apr1 $((BASE_PORT + 7)); }
 
 nginx_conf() { # nginx_conf HASH PORT -> path of the config file
 	local hash=$1 port=$2 dir="$WORK/nginx-$1"
@@ -494,24 +531,23 @@ nginx_conf() { # nginx_conf HASH PORT -> path of the config file
 	echo "$dir/nginx.conf"
 }
 
-bench_nginx() {
-	local hash port base conf n=7 profile
-	for hash in bcrypt apr1; do
-		n=$((n + 1))
-		want "nginx_$hash" || continue
-		port=$((BASE_PORT + n)) base="http://127.0.0.1:$port"
-		conf=$(nginx_conf "$hash" "$port")
-		start_server "nginx ($hash)" "$port" "$WORK/nginx-$hash/logs/stdout.log" \
-			nginx -p "$WORK/nginx-$hash/" -e "$WORK/nginx-$hash/logs/error.log" -c "$conf"
-		check_protected "nginx_$hash" "$base"
-		profile=fast
-		[ "$hash" = bcrypt ] && profile=slow
-		measure "nginx_$hash" "nginx $NGINX_VERSION, auth_basic, $hash user, valid credentials" "$profile" "$base/p/file.bin" 200 "$GOOD_B64"
-		stop_server
-	done
+# grp_nginx HASH PORT
+grp_nginx() {
+	local hash=$1 port=$2 conf profile=fast
+	want "nginx_$hash" || return 0
+	[ "$hash" = bcrypt ] && profile=slow
+	conf=$(nginx_conf "$hash" "$port")
+	start_server "nginx ($hash)" "$port" "$WORK/nginx-$hash/logs/stdout.log" \
+		nginx -p "$WORK/nginx-$hash/" -e "$WORK/nginx-$hash/logs/error.log" -c "$conf"
+	check_protected "nginx_$hash" "http://127.0.0.1:$port"
+	measure "nginx_$hash" "nginx $NGINX_VERSION, auth_basic, $hash user, valid credentials" "$profile" \
+		"http://127.0.0.1:$port/p/file.bin" 200 "$GOOD_B64"
+	stop_server
 }
+grp_nginx_bcrypt() { grp_nginx bcrypt $((BASE_PORT + 8)); }
+grp_nginx_apr1() { grp_nginx apr1 $((BASE_PORT + 9)); }
 
-bench_caddy() {
+grp_caddy_bcrypt() {
 	want caddy_bcrypt || return 0
 	local port=$((BASE_PORT + 10)) dir="$WORK/caddy" hash directive pw
 	mkdir -p "$dir/data" "$dir/config"
@@ -557,36 +593,47 @@ fmt_ms() { awk -v u="$1" 'BEGIN{ if (u >= 100000) printf "%.0f ms", u/1000; else
 # print_tables TSV: the results table and the ratio table of one run.
 print_tables() {
 	local tsv=$1
-	echo "| Scenario | wrk | Requests/s | p50 | p99 | non-2xx/3xx | socket errors |"
-	echo "|---|---|---:|---:|---:|---:|---:|"
-	local id label conns dur rps p50 p99 non2xx serr reqs
-	while IFS=$'\t' read -r id label conns dur rps p50 p99 non2xx serr reqs; do
+	echo "| Scenario | wrk | Requests/s | p50 | p99 | non-2xx/3xx | socket errors | server CPU | requests per CPU-second |"
+	echo "|---|---|---:|---:|---:|---:|---:|---:|---:|"
+	local id label conns dur rps p50 p99 non2xx serr reqs cpu dus
+	while IFS=$'\t' read -r id label conns dur rps p50 p99 non2xx serr reqs cpu dus; do
 		# shellcheck disable=SC2016 # the backticks are Markdown
-		printf '| %s (`%s`) | -c%s -d%s | %s | %s | %s | %s of %s | %s |\n' "$label" "$id" "$conns" "$dur" \
-			"$(printf '%.0f' "$rps")" "$(fmt_ms "$p50")" "$(fmt_ms "$p99")" "$non2xx" "$reqs" "$serr"
-	done <"$tsv"
+		printf '| %s (`%s`) | -c%s -d%s | %s | %s | %s | %s of %s | %s | %s | %s |\n' "$label" "$id" "$conns" "$dur" \
+			"$(printf '%.0f' "$rps")" "$(fmt_ms "$p50")" "$(fmt_ms "$p99")" "$non2xx" "$reqs" "$serr" \
+			"$(awk -v c="$cpu" -v d="$dus" 'BEGIN{printf "%.2f s (%.0f%%)", c, (d > 0 ? 100*c/(d/1e6) : 0)}')" \
+			"$(awk -v c="$cpu" -v r="$reqs" 'BEGIN{ if (c > 0) printf "%.0f", r/c; else print "-" }')"
+	done < <(awk -F'\t' -v order="$DISPLAY_ORDER" '
+		BEGIN { n = split(order, o, " "); for (i = 1; i <= n; i++) rank[o[i]] = i }
+		{ printf "%d\t%s\n", ($1 in rank) ? rank[$1] : 99, $0 }' "$tsv" | sort -n -s -k1,1 | cut -f2-)
 	echo
 	awk -F'\t' '
-		{ rps[$1] = $5; p99[$1] = $7 }
+		{ rps[$1] = $5; p99[$1] = $7; eff[$1] = ($11 > 0) ? $10 / $11 : 0 }
+		function fmt(v) { return sprintf(v >= 100 ? "%.0f" : "%.2f", v) }
+		function verdict(v, op, target) { return ((op == ">=") ? (v >= target) : (v <= target)) ? "met" : "**MISSED**" }
 		function ratio(name, a, b, op, target, what) {
 			if (!(a in rps) || !(b in rps) || rps[b] == 0 || p99[b] == 0) return
-			if (what == "p99") { v = p99[a] / p99[b]; s = sprintf("%.2f (%s / %s µs)", v, p99[a], p99[b]) }
-			else { v = rps[a] / rps[b]; s = sprintf(v >= 100 ? "%.0f" : "%.2f", v) }
-			ok = (op == ">=") ? (v >= target) : (v <= target)
-			printf "| %s | %s | %s %s | %s |\n", name, s, (op == ">=" ? "≥" : "≤"), target, (ok ? "met" : "**MISSED**")
+			if (what == "p99") {
+				v = p99[a] / p99[b]
+				printf "| %s | %.2f (%s / %s µs) | %s | - | | %s %s |\n", name, v, p99[a], p99[b], verdict(v, op, target), (op == ">=" ? "≥" : "≤"), target
+			} else {
+				v = rps[a] / rps[b]
+				w = (eff[b] > 0) ? eff[a] / eff[b] : 0
+				printf "| %s | %s | %s | %s | %s | %s %s |\n", name, fmt(v), verdict(v, op, target), \
+					(w > 0 ? fmt(w) : "-"), (w > 0 ? verdict(w, op, target) : ""), (op == ">=" ? "≥" : "≤"), target
+			}
 			n++
 		}
 		END {
-			print "| Ratio (requests/s unless noted) | Value | Target | Result |"
-			print "|---|---:|---:|---|"
+			print "| Ratio | by requests/s | result | by requests per server CPU-second | result | target |"
+			print "|---|---:|---|---:|---|---:|"
 			ratio("htgate bcrypt / htgate no rule", "htgate_bcrypt", "htgate_none", ">=", 0.85)
 			ratio("htgate bcrypt / Go ceiling", "htgate_bcrypt", "go_ceiling", ">=", 0.8)
 			ratio("htgate bcrypt / Caddy bcrypt", "htgate_bcrypt", "caddy_bcrypt", ">=", 1.1)
 			ratio("htgate bcrypt / Apache bcrypt", "htgate_bcrypt", "apache_bcrypt", ">=", 500)
 			ratio("htgate bcrypt / nginx bcrypt", "htgate_bcrypt", "nginx_bcrypt", ">=", 500)
 			ratio("htgate apr1 / nginx apr1", "htgate_apr1", "nginx_apr1", ">=", 2)
-			ratio("p99 htgate bcrypt / p99 Caddy bcrypt", "htgate_bcrypt", "caddy_bcrypt", "<=", 1.0, "p99")
-			if (n == 0) print "| (no ratio: a scenario it needs was not run) | | | |"
+			ratio("p99 latency, htgate bcrypt / Caddy bcrypt", "htgate_bcrypt", "caddy_bcrypt", "<=", 1.0, "p99")
+			if (n == 0) print "| (no ratio: a scenario it needs was not run) | | | | | |"
 		}' "$tsv"
 }
 
@@ -609,7 +656,7 @@ if [ "$INSTALL" = 1 ]; then
 	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${pkgs[@]}"
 fi
 
-need=(wrk curl htpasswd taskset setsid timeout go awk base64 cmp)
+need=(wrk curl htpasswd taskset setsid timeout go awk base64 cmp pgrep getconf)
 [ -n "$PERF" ] && need+=(perf)
 [ "$MODE" = full ] && need+=(apache2 nginx caddy)
 missing=()
@@ -618,6 +665,7 @@ for t in "${need[@]}"; do command -v "$t" >/dev/null 2>&1 || missing+=("$t"); do
 
 NCPU=$(nproc)
 LOAD_START=$(cut -d' ' -f1 /proc/loadavg)
+CLK_TCK=$(getconf CLK_TCK)
 if [ "$NCPU" -lt 2 ] && [ "$SERVER_CPU" = 0 ] && [ "$CLIENT_CPU" = 1 ]; then
 	log "only one CPU: server and wrk share CPU 0 (numbers are not comparable with a 2-core run)"
 	CLIENT_CPU=0
@@ -688,17 +736,21 @@ fi
 
 [ -n "$OUT" ] && mkdir -p "$OUT"
 
+# Scenarios compared in a ratio run next to each other, so that slow changes in
+# the machine's load touch both sides alike.
+SEQUENCE=(htgate_none htgate_bcrypt go_ceiling caddy_bcrypt htgate_apr1 nginx_apr1 apache_apr1
+	nginx_bcrypt apache_bcrypt htgate_bcrypt_log htgate_wrong_bcrypt htgate_wrong_apr1)
+DISPLAY_ORDER="htgate_none htgate_bcrypt htgate_apr1 htgate_nocreds htgate_bcrypt_log htgate_wrong_bcrypt
+	htgate_wrong_apr1 go_ceiling caddy_bcrypt apache_bcrypt apache_apr1 nginx_bcrypt nginx_apr1"
+if [ "$MODE" = smoke ]; then
+	SEQUENCE=(htgate_none htgate_bcrypt go_ceiling htgate_apr1 htgate_bcrypt_log htgate_wrong_bcrypt htgate_wrong_apr1)
+fi
+
 for RUN_NO in $(seq "$RUNS"); do
 	RUN_TSV="$WORK/run$RUN_NO.tsv"
 	: >"$RUN_TSV"
 	log "run $RUN_NO of $RUNS ($MODE)"
-	bench_htgate
-	bench_go_ceiling
-	if [ "$MODE" = full ]; then
-		bench_apache
-		bench_nginx
-		bench_caddy
-	fi
+	for g in "${SEQUENCE[@]}"; do "grp_$g"; done
 done
 
 # The median run, by htgate-bcrypt requests/s (or the first scenario if that was not run).
