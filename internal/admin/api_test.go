@@ -18,6 +18,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/htgate/htgate/internal/scheme"
 	"github.com/htgate/htgate/internal/store"
 )
 
@@ -314,19 +315,32 @@ func TestAPITokens(t *testing.T) {
 	ro.call("GET", "/api/users", nil).want(t, http.StatusUnauthorized)
 }
 
-func TestAPIIssueUserTokenNotImplemented(t *testing.T) {
+func TestAPIIssueUserToken(t *testing.T) {
 	e := newEnv(t)
+	if _, err := e.st.AddUser(context.Background(), store.User{Name: "alice"}); err != nil {
+		t.Fatal(err)
+	}
 	b := e.browser()
 	b.login(rootName, rootPassword)
 	m := decode[me](t, b.get("/api/me"))
-	req, _ := http.NewRequest("POST", e.ts.URL+"/api/tokens", strings.NewReader(`{"user":"alice"}`))
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("X-CSRF-Token", m.CSRFToken)
-	req.Header.Set("Origin", e.ts.URL)
-	p := decode[problem](t, b.do(req).want(t, http.StatusNotImplemented))
-	if p.Type != "urn:htgate:admin:not-implemented" {
-		t.Errorf("type = %q", p.Type)
+	post := func(body string) *http.Request {
+		req, _ := http.NewRequest("POST", e.ts.URL+"/api/tokens", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-CSRF-Token", m.CSRFToken)
+		req.Header.Set("Origin", e.ts.URL)
+		return req
 	}
+	got := decode[issued](t, b.do(post(`{"user":"alice","scopes":["/api"],"expires_in":"720h"}`)).want(t, http.StatusCreated))
+	if got.User != "alice" || got.Admin != "" || !strings.HasPrefix(got.Secret, "htg_") || len(got.Scopes) != 1 || got.Scopes[0] != "/api" {
+		t.Errorf("issued = %+v", got)
+	}
+	stored, err := e.st.TokenByHash(context.Background(), scheme.TokenHash(got.Secret))
+	if err != nil || stored.ID != got.ID {
+		t.Errorf("stored token = %+v, %v", stored, err)
+	}
+	b.do(post(`{"user":"nobody"}`)).want(t, http.StatusNotFound)
+	b.do(post(`{"scopes":["/api"]}`)).want(t, http.StatusUnprocessableEntity)
+	b.do(post(`{"user":"alice","scopes":["api"]}`)).want(t, http.StatusUnprocessableEntity)
 }
 
 func TestAPISessionNeedsCSRFHeader(t *testing.T) {

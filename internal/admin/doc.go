@@ -13,7 +13,8 @@
 // Every change goes through the store with the acting admin attached
 // (store.WithActor), so the store audits it in the same transaction.
 //
-// It imports htgate, store, passwd and the standard library; never
+// It imports htgate, store, passwd, scheme (the format of users' Bearer
+// tokens) and the standard library; never
 // a store driver, the gateway or the guard (brute-force protection comes in
 // through the LoginGuard interface, which package app adapts).
 package admin

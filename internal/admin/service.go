@@ -12,6 +12,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/htgate/htgate/internal/scheme"
 	"github.com/htgate/htgate/internal/store"
 )
 
@@ -323,9 +324,10 @@ type newToken struct {
 	ExpiresIn string `json:"expires_in"`
 	// ReadOnly issues a token with the "read" scope.
 	ReadOnly bool `json:"read_only"`
-	// User asks for a user's Bearer token for protected URLs: not
-	// implemented here yet (the tokens feature).
-	User string `json:"user"`
+	// User asks for a user's Bearer token for protected URLs (htg_...),
+	// limited to Scopes (path prefixes), rather than an admin API token.
+	User   string   `json:"user"`
+	Scopes []string `json:"scopes"`
 }
 
 // MaxTokenLifetime bounds expires_in.
@@ -334,11 +336,19 @@ const MaxTokenLifetime = 5 * 365 * 24 * time.Hour
 // issueToken issues an admin API token owned by admin and returns it with
 // the secret, which is not stored and cannot be shown again.
 func (s *Server) issueToken(ctx context.Context, admin string, in newToken) (store.Token, string, error) {
-	if in.User != "" {
-		return store.Token{}, "", &httpError{status: http.StatusNotImplemented, kind: "not-implemented",
-			detail: "Bearer tokens of users for protected URLs are not issued here yet; this endpoint issues admin API tokens (omit \"user\")"}
-	}
 	var fe invalidError
+	if in.User == "" && len(in.Scopes) > 0 {
+		fe = append(fe, FieldError{"scopes", "only for a user's Bearer token (give user)"})
+	}
+	if in.User != "" && in.ReadOnly {
+		fe = append(fe, FieldError{"read_only", "only for admin API tokens: a user's token is limited with scopes"})
+	}
+	for _, sc := range in.Scopes {
+		if !strings.HasPrefix(sc, "/") || strings.ContainsAny(sc, " \t\r\n?#\\") || len(sc) > 1024 {
+			fe = append(fe, FieldError{"scopes", "absolute paths such as /api"})
+			break
+		}
+	}
 	fe = append(fe, fields(textField("name", in.Name))...)
 	var expires time.Time
 	if in.ExpiresIn != "" && in.ExpiresIn != "0" {
@@ -356,6 +366,18 @@ func (s *Server) issueToken(ctx context.Context, admin string, in newToken) (sto
 		return store.Token{}, "", fe
 	}
 	id := hex.EncodeToString(randomBytes(6))
+	if in.User != "" {
+		// A user's Bearer token for protected URLs (scheme's htg_ format).
+		secret, err := scheme.NewToken()
+		if err != nil {
+			return store.Token{}, "", err
+		}
+		t, err := s.st.AddToken(ctx, store.Token{ID: id, User: in.User, Hash: scheme.TokenHash(secret), Name: in.Name, Scopes: in.Scopes, Expires: expires})
+		if err != nil {
+			return store.Token{}, "", err
+		}
+		return t, secret, nil
+	}
 	secret := TokenPrefix + id + "_" + base64.RawURLEncoding.EncodeToString(randomBytes(32))
 	sum := sha256.Sum256([]byte(secret))
 	t := store.Token{ID: id, Admin: admin, Hash: hex.EncodeToString(sum[:]), Name: in.Name, Expires: expires}

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -11,6 +12,7 @@ import (
 	"github.com/htgate/htgate/internal/audit"
 	"github.com/htgate/htgate/internal/config"
 	"github.com/htgate/htgate/internal/guard"
+	"github.com/htgate/htgate/internal/state"
 	"github.com/htgate/htgate/internal/state/memory"
 )
 
@@ -25,12 +27,20 @@ type protection struct {
 	metrics  *guard.Metrics
 	registry *prometheus.Registry
 	status   int
+	// shared is the Redis state shared with other nodes (state:), nil when
+	// the state is in this process's memory.
+	shared *sharedState
 }
 
 // buildProtection builds the guard (unless disabled) on the in-memory
 // state store, the limiter (if any limit is set) and their metrics.
-func buildProtection(cfg *config.Config, sink audit.Sink) (*protection, error) {
+func buildProtection(cfg *config.Config, sink audit.Sink, logger *slog.Logger) (*protection, error) {
 	p := &protection{registry: prometheus.NewRegistry()}
+	shared, err := openSharedState(cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	p.shared = shared
 	if !cfg.Guard.Disabled {
 		allow, err := config.ParsePrefixes(cfg.Guard.AllowList)
 		if err != nil {
@@ -48,7 +58,10 @@ func buildProtection(cfg *config.Config, sink audit.Sink) (*protection, error) {
 			AllowList:                allow,
 			AnswerStatus:             gc.AnswerStatus,
 		}
-		st := memory.New(memory.Options{MaxKeys: gc.MaxKeys})
+		var st state.Store = memory.New(memory.Options{MaxKeys: gc.MaxKeys})
+		if shared != nil {
+			st = shared.st
+		}
 		g, err := guard.New(pol, st, guard.Options{OnEvent: func(e guard.Event) {
 			if e.Kind == guard.EventFailure {
 				return // failures are in the access log; lockouts and releases are audited

@@ -381,15 +381,17 @@ func (a *App) watchStore(ctx context.Context) {
 	wake := make(chan struct{}, 1)
 	if w, ok := m.st.(storeWatcher); ok {
 		go func() {
+			down := false // logged once per outage
 			_ = w.Watch(ctx, func() {
 				select {
 				case wake <- struct{}{}:
 				default:
 				}
 			}, func(err error) {
-				if ctx.Err() != nil {
+				if ctx.Err() != nil || (err != nil) == down {
 					return
 				}
+				down = err != nil
 				if err != nil {
 					a.logger.Warn("managed store: change notifications lost; polling every "+storePollInterval.String()+" until they return", "location", m.loc.String(), "err", err)
 				} else {

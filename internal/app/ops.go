@@ -37,6 +37,13 @@ func (a *App) healthHandler() http.Handler {
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if problems := a.readiness(); len(problems) > 0 {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			for _, p := range problems {
+				_, _ = w.Write([]byte("not ready: " + p + "\n"))
+			}
+			return
+		}
 		_, _ = w.Write([]byte("ready\n"))
 	})
 	return mux

@@ -55,6 +55,15 @@ func (g *Gateway) authenticate(ctx context.Context, dry bool, p *Policy, rule *p
 		return nil, false
 	}
 	if header == "" {
+		if rule.HasScheme(schemeForm) && g.form != nil {
+			if pr, ok := g.sessionPrincipal(ctx, p, rule, r, d); ok {
+				return pr, true
+			}
+			if wantsLoginPage(r) {
+				g.redirectToLogin(rule, d)
+				return nil, false
+			}
+		}
 		g.challenge(rule, d, htgate.ReasonCredentialsMissing, "no Authorization header: credentials needed")
 		return nil, false
 	}
@@ -63,6 +72,8 @@ func (g *Gateway) authenticate(ctx context.Context, dry bool, p *Policy, rule *p
 		return g.authenticateBasic(ctx, dry, p, rule, d, header)
 	case name == scheme.Digest && rule.HasScheme(scheme.Digest):
 		return g.authenticateDigest(ctx, dry, p, rule, r, d, header)
+	case name == scheme.Bearer && rule.HasScheme(scheme.Bearer):
+		return g.authenticateBearer(ctx, dry, p, rule, d, header)
 	default:
 		g.challenge(rule, d, htgate.ReasonLogonFailed, "scheme "+quoteScheme(name)+" is not accepted here (accepted: "+acceptedSchemes(rule)+")")
 		return nil, false
@@ -175,6 +186,8 @@ func (g *Gateway) challengesWith(rule *policy.Rule, st digestChallengeState) []h
 			out = append(out, basicChallenge(rule))
 		case scheme.Digest:
 			out = append(out, g.digestChallenges(rule, st)...)
+		case scheme.Bearer:
+			out = append(out, scheme.BearerChallenge(rule.Realm, "", "", ""))
 		}
 	}
 	return out

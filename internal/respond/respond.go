@@ -220,6 +220,15 @@ func (r *Responder) Refuse(w http.ResponseWriter, req *http.Request, d *htgate.D
 				slog.String("reason", string(d.Reason)), slog.String("ref_id", refID))
 		}
 	}
+	if status == http.StatusForbidden && d.Reason == htgate.ReasonInsufficientScope {
+		// RFC 6750 §3.1: insufficient_scope is a 403 with a Bearer challenge.
+		h.Del("WWW-Authenticate")
+		for _, c := range d.Challenges {
+			if v := c.String(); validFieldValue(v) {
+				h.Add("WWW-Authenticate", v)
+			}
+		}
+	}
 	if d.RetryAfter > 0 {
 		h.Set("Retry-After", strconv.FormatInt(retrySeconds(d.RetryAfter), 10))
 	}

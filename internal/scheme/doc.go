@@ -1,7 +1,7 @@
 // Package scheme parses the credentials a client presents in an
 // Authorization or Proxy-Authorization header and produces the challenge
 // values the responder sends back. It owns the wire format of each scheme
-// (Basic and Digest now; Bearer and the session cookie later), and for
+// (Basic, Digest and Bearer, with the format of htgate's tokens), and for
 // Digest also the protocol's arithmetic: the request-digest of RFC 7616
 // and the server nonces, which carry their issue time and are
 // authenticated with a server secret. It does not own the secrets

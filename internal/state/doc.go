@@ -1,10 +1,11 @@
 // Package state defines the shared ephemeral state of DESIGN §3: failure
 // counters with a fixed window, bans whose length grows with each repeat
-// offence, short-lived marks (recent successes), and the nonce counts of
-// Digest authentication that refuse replayed requests. It holds only
+// offence, short-lived marks (recent successes), the nonce counts of
+// Digest authentication that refuse replayed requests, and the sessions of
+// form login (kept under the SHA-256 of their ids). It holds only
 // interfaces and small value types; implementations live in state/memory
-// (one process) and, later, state/redis (several nodes), and every one of
-// them passes statetest.Run (and statetest.RunNonces). It imports only the
+// (one process) and state/redis (several nodes), and every one of
+// them passes statetest.Run (and statetest.RunNonces, RunSessions). It imports only the
 // standard library.
 //
 // # Contract for implementations

@@ -8,7 +8,8 @@
 //
 // Backends live in subpackages: store/sqlstore is the database/sql
 // implementation and its embedded migrations (one schema for every SQL
-// dialect), store/sqlite opens it on an embedded SQLite file, and
+// dialect), store/sqlite opens it on an embedded SQLite file,
+// store/postgres on PostgreSQL (with change notifications), and
 // store/storetest is the conformance suite every backend passes.
 // store/fileimport brings Apache's htpasswd, htdigest and group files in
 // through the Importer role.

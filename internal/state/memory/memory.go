@@ -273,7 +273,7 @@ func addNanos(t int64, d time.Duration) int64 {
 
 // expirer is an entry that ends at an instant (Unix nanoseconds).
 type expirer interface {
-	counter | banRecord | mark | nonceRecord
+	counter | banRecord | mark | nonceRecord | sessionRecord
 	expiry() int64
 }
 

@@ -165,3 +165,9 @@ func TestNoncesConformance(t *testing.T) {
 		return NewNonces(Options{MaxKeys: 1024, Now: now})
 	})
 }
+
+func TestSessionsConformance(t *testing.T) {
+	statetest.RunSessions(t, func(t *testing.T, now func() time.Time) state.Sessions {
+		return NewSessions(Options{MaxKeys: 1024, Now: now})
+	})
+}
