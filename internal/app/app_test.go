@@ -495,3 +495,17 @@ func TestUpstreamIdentity(t *testing.T) {
 		}
 	}
 }
+
+// TestAuthenticatedContentNotCached checks that what an authenticated user
+// sees carries Cache-Control: private, no-cache, so that neither a shared
+// cache nor the browser after a logout keeps it, and public content does not.
+func TestAuthenticatedContentNotCached(t *testing.T) {
+	f := start(t, membersConfig)
+	r, _ := f.do("GET", "/members/page.html", "Authorization", basic("alice", "Wonderland-1"))
+	if r.StatusCode != 200 || r.Header.Get("Cache-Control") != "private, no-cache" {
+		t.Errorf("protected page: %d, Cache-Control %q; want 200 with private, no-cache", r.StatusCode, r.Header.Get("Cache-Control"))
+	}
+	if r, _ := f.do("GET", "/"); r.Header.Get("Cache-Control") != "" {
+		t.Errorf("public page: Cache-Control %q, want none", r.Header.Get("Cache-Control"))
+	}
+}

@@ -168,6 +168,9 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	rec := &st.rec
 	rec.ResponseWriter, rec.refID = w, d.RefID
+	// Content shown to an authenticated user must not outlive the login in
+	// a shared cache or, after a logout, in the browser's cache.
+	rec.private = d.Reason.Allowed() && d.User != ""
 	switch {
 	case d.Status == http.StatusSeeOther: // a browser without credentials: the login page (form.go)
 		rec.Header().Set("Cache-Control", "no-store")
@@ -299,8 +302,9 @@ func (g *Gateway) logAccess(ctx context.Context, d *htgate.Decision, rec *status
 // http.ResponseController reach Flush and Hijack (streaming, WebSockets).
 type statusRecorder struct {
 	http.ResponseWriter
-	status int
-	refID  string
+	status  int
+	refID   string
+	private bool
 }
 
 // RefIDOf returns the reference id of the request whose response w is
@@ -323,14 +327,26 @@ func RefIDOf(w http.ResponseWriter) string {
 
 func (s *statusRecorder) WriteHeader(code int) {
 	if s.status == 0 {
-		s.status = code
+		s.begin(code)
 	}
 	s.ResponseWriter.WriteHeader(code)
 }
 
+// begin records the status of the first write and, for content shown to
+// an authenticated user, adds Cache-Control: private, no-cache unless the
+// backend chose its own caching.
+func (s *statusRecorder) begin(code int) {
+	s.status = code
+	if s.private {
+		if h := s.ResponseWriter.Header(); h.Get("Cache-Control") == "" {
+			h.Set("Cache-Control", "private, no-cache")
+		}
+	}
+}
+
 func (s *statusRecorder) Write(b []byte) (int, error) {
 	if s.status == 0 {
-		s.status = http.StatusOK
+		s.begin(http.StatusOK)
 	}
 	return s.ResponseWriter.Write(b)
 }
@@ -338,7 +354,7 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 // Flush implements http.Flusher for handlers that assert it directly.
 func (s *statusRecorder) Flush() {
 	if s.status == 0 {
-		s.status = http.StatusOK
+		s.begin(http.StatusOK)
 	}
 	_ = http.NewResponseController(s.ResponseWriter).Flush()
 }
@@ -349,7 +365,7 @@ func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter 
 // through the recorder, as they would without it.
 func (s *statusRecorder) ReadFrom(r io.Reader) (int64, error) {
 	if s.status == 0 {
-		s.status = http.StatusOK
+		s.begin(http.StatusOK)
 	}
 	if rf, ok := s.ResponseWriter.(io.ReaderFrom); ok {
 		return rf.ReadFrom(r)
