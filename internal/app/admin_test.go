@@ -17,7 +17,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -27,6 +26,7 @@ import (
 
 	"github.com/htgate/htgate/internal/config"
 	"github.com/htgate/htgate/internal/store"
+	"github.com/htgate/htgate/internal/testutil/browser"
 )
 
 // adminFixture is a gateway on a docroot and a managed store, with the
@@ -234,35 +234,6 @@ func TestAdminListenNeedsStore(t *testing.T) {
 	}
 }
 
-// panelChromium finds Debian's chromium. In CI (CI=true) its absence is a
-// failure, since .ci/run installs it; elsewhere the test is skipped.
-func panelChromium(t *testing.T) string {
-	t.Helper()
-	for _, p := range []string{"/usr/bin/chromium", "/usr/bin/chromium-browser"} {
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	if p, err := exec.LookPath("chromium"); err == nil {
-		return p
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("chromium is not installed (apt-get install chromium); .ci/run installs it")
-	}
-	t.Skip("chromium is not installed (apt-get install chromium)")
-	return ""
-}
-
-// browse runs one chromedp action and fails the test on error.
-func browse[T any](t *testing.T, ctx context.Context, a chromedp.Action[T]) T {
-	t.Helper()
-	v, err := chromedp.Run(ctx, a)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v
-}
-
 // TestPanelEndToEnd drives the admin panel in headless Chromium: sign in,
 // protect a URL, add a user, allow them in, and check that the gateway
 // lets them in within a second; remove the user (confirming, since they
@@ -270,32 +241,9 @@ func browse[T any](t *testing.T, ctx context.Context, a chromedp.Action[T]) T {
 // It saves a screenshot of every panel page at desktop and phone widths
 // under the test's temp dir, or $HTGATE_SCREENSHOTS.
 func TestPanelEndToEnd(t *testing.T) {
-	chrome := panelChromium(t)
+	ctx := browser.New(t, 3*time.Minute)
 	fx := startAdmin(t)
-	shots := os.Getenv("HTGATE_SCREENSHOTS")
-	if shots == "" {
-		shots = t.TempDir()
-	} else if err := os.MkdirAll(shots, 0o755); err != nil {
-		t.Fatal(err)
-	}
-
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chrome),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("password-store", "basic"),
-		chromedp.UserDataDir(t.TempDir()),
-	)
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancel()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	ctx, cancel = context.WithTimeout(ctx, 3*time.Minute)
-	defer cancel()
+	shots := browser.ScreenshotDir(t)
 
 	desktop := func() {
 		if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 800, chromedp.EmulateScale(1))); err != nil {
@@ -353,10 +301,10 @@ func TestPanelEndToEnd(t *testing.T) {
 			if err := chromedp.Do(ctx, chromedp.EmulateViewport(size.width, size.height, vopts...)); err != nil {
 				t.Fatal(err)
 			}
-			heading := browse(t, ctx, chromedp.Evaluate[string](`(document.querySelector("h1") || {}).innerText || ""`))
-			scrollWidth := browse(t, ctx, chromedp.Evaluate[int64](`document.documentElement.scrollWidth`))
-			innerWidth := browse(t, ctx, chromedp.Evaluate[int64](`window.innerWidth`))
-			png := browse(t, ctx, chromedp.FullScreenshot(100))
+			heading := browser.Run(t, ctx, chromedp.Evaluate[string](`(document.querySelector("h1") || {}).innerText || ""`))
+			scrollWidth := browser.Run(t, ctx, chromedp.Evaluate[int64](`document.documentElement.scrollWidth`))
+			innerWidth := browser.Run(t, ctx, chromedp.Evaluate[int64](`window.innerWidth`))
+			png := browser.Run(t, ctx, chromedp.FullScreenshot(100))
 			if strings.TrimSpace(heading) == "" {
 				t.Errorf("%s: no <h1>", name)
 			}
@@ -372,7 +320,7 @@ func TestPanelEndToEnd(t *testing.T) {
 
 	// Sign in.
 	open("/urls")
-	if loc := browse(t, ctx, chromedp.Location()); !strings.Contains(loc, "/login?next=") {
+	if loc := browser.Run(t, ctx, chromedp.Location()); !strings.Contains(loc, "/login?next=") {
 		t.Fatalf("unauthenticated panel page went to %s, want the login page", loc)
 	}
 	shoot("01-login")
@@ -398,7 +346,7 @@ func TestPanelEndToEnd(t *testing.T) {
 	submit("form[action='/users'] button", "The two passwords differ")
 	shoot("05-users-error")
 	// The form comes back with the name kept and the passwords empty.
-	if v := browse(t, ctx, chromedp.Evaluate[string](`document.getElementById("f-name").value + "|" + document.getElementById("f-password").value`)); v != "alice|" {
+	if v := browser.Run(t, ctx, chromedp.Evaluate[string](`document.getElementById("f-name").value + "|" + document.getElementById("f-password").value`)); v != "alice|" {
 		t.Errorf("form after the error: name|password = %q, want %q", v, "alice|")
 	}
 	fill("f-display_name", "Alice Liddell")
@@ -461,7 +409,7 @@ func TestPanelEndToEnd(t *testing.T) {
 	// Sign out: the session ends.
 	submit("form[action='/logout'] button", "You are signed out.")
 	open("/users")
-	if loc := browse(t, ctx, chromedp.Location()); !strings.Contains(loc, "/login") {
+	if loc := browser.Run(t, ctx, chromedp.Location()); !strings.Contains(loc, "/login") {
 		t.Errorf("after signing out, /users went to %s, want the login page", loc)
 	}
 	t.Logf("screenshots in %s", shots)

@@ -1,7 +1,6 @@
 package app
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,6 +9,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/htgate/htgate/internal/testutil/browser"
 )
 
 // TestFormLoginInChromium drives form login in headless Chromium: visit a
@@ -17,25 +17,8 @@ import (
 // idle lifetime (2 s here), be asked again, sign in, sign out, be asked
 // again.
 func TestFormLoginInChromium(t *testing.T) {
-	chrome := panelChromium(t)
+	ctx := browser.New(t, 2*time.Minute)
 	f := start(t, formYAML)
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chrome),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("password-store", "basic"),
-		chromedp.UserDataDir(t.TempDir()),
-	)
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancel()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	ctx, cancel = context.WithTimeout(ctx, 2*time.Minute)
-	defer cancel()
 
 	// waitFor polls until the page has loaded and its text says want.
 	waitFor := func(what, want string) {
@@ -70,7 +53,7 @@ func TestFormLoginInChromium(t *testing.T) {
 	askedToSignIn := func(when string) {
 		t.Helper()
 		waitFor(when, "Password")
-		if loc := browse(t, ctx, chromedp.Location()); !strings.Contains(loc, "/.htgate/login?return=%2Fmembers%2Fpage.html") {
+		if loc := browser.Run(t, ctx, chromedp.Location()); !strings.Contains(loc, "/.htgate/login?return=%2Fmembers%2Fpage.html") {
 			t.Fatalf("%s: at %s, want the login page returning to /members/page.html", when, loc)
 		}
 	}
@@ -84,7 +67,7 @@ func TestFormLoginInChromium(t *testing.T) {
 		}
 		click("signin")
 		waitFor("after signing in", secretMarker)
-		if loc := browse(t, ctx, chromedp.Location()); loc != f.base+"/members/page.html" {
+		if loc := browser.Run(t, ctx, chromedp.Location()); loc != f.base+"/members/page.html" {
 			t.Fatalf("after signing in: at %s, want back at the page", loc)
 		}
 	}
@@ -95,15 +78,15 @@ func TestFormLoginInChromium(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(1), chromedp.EmulateMobile)); err != nil {
 		t.Fatal(err)
 	}
-	scrollWidth := browse(t, ctx, chromedp.Evaluate[int64](`document.documentElement.scrollWidth`))
-	innerWidth := browse(t, ctx, chromedp.Evaluate[int64](`window.innerWidth`))
+	scrollWidth := browser.Run(t, ctx, chromedp.Evaluate[int64](`document.documentElement.scrollWidth`))
+	innerWidth := browser.Run(t, ctx, chromedp.Evaluate[int64](`window.innerWidth`))
 	if scrollWidth > innerWidth {
 		t.Errorf("login page on a phone: %dpx wide in a %dpx window (scrolls sideways)", scrollWidth, innerWidth)
 	}
-	if n := browse(t, ctx, chromedp.Evaluate[int64](`[...document.querySelectorAll("input:not([type=hidden])")].filter(i => !i.labels || i.labels.length === 0).length`)); n != 0 {
+	if n := browser.Run(t, ctx, chromedp.Evaluate[int64](`[...document.querySelectorAll("input:not([type=hidden])")].filter(i => !i.labels || i.labels.length === 0).length`)); n != 0 {
 		t.Errorf("login page: %d inputs without a label", n)
 	}
-	if png := browse(t, ctx, chromedp.FullScreenshot(100)); len(png) == 0 {
+	if png := browser.Run(t, ctx, chromedp.FullScreenshot(100)); len(png) == 0 {
 		t.Error("no screenshot of the login page")
 	} else if dir := os.Getenv("HTGATE_SCREENSHOTS"); dir != "" {
 		if err := os.WriteFile(filepath.Join(dir, "login-phone.png"), png, 0o644); err != nil {

@@ -1,12 +1,10 @@
 package respond
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,26 +13,8 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/htgate/htgate"
+	"github.com/htgate/htgate/internal/testutil/browser"
 )
-
-// chromiumPath finds Debian's chromium. In CI (CI=true) its absence is a
-// failure, since .ci/run installs it; elsewhere the test is skipped.
-func chromiumPath(t *testing.T) string {
-	t.Helper()
-	for _, p := range []string{"/usr/bin/chromium", "/usr/bin/chromium-browser"} {
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	if p, err := exec.LookPath("chromium"); err == nil {
-		return p
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatal("chromium is not installed (apt-get install chromium); .ci/run installs it")
-	}
-	t.Skip("chromium is not installed (apt-get install chromium)")
-	return ""
-}
 
 // TestErrorPageScreenshots renders every error page in English and Russian
 // at phone and desktop widths in headless Chromium, checks that each page
@@ -42,7 +22,7 @@ func chromiumPath(t *testing.T) string {
 // not scroll sideways on a phone, and saves a screenshot of each under the
 // test's temp dir (or $HTGATE_SCREENSHOTS, to look at them).
 func TestErrorPageScreenshots(t *testing.T) {
-	chrome := chromiumPath(t)
+	ctx := browser.New(t, 3*time.Minute)
 	r, err := New(Options{ContactHint: "webmaster@example.com"})
 	if err != nil {
 		t.Fatal(err)
@@ -65,28 +45,7 @@ func TestErrorPageScreenshots(t *testing.T) {
 	}))
 	defer srv.Close()
 
-	dir := os.Getenv("HTGATE_SCREENSHOTS")
-	if dir == "" {
-		dir = t.TempDir()
-	} else if err := os.MkdirAll(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chrome),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()),
-	)
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancel()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	ctx, cancel = context.WithTimeout(ctx, 3*time.Minute)
-	defer cancel()
+	dir := browser.ScreenshotDir(t)
 
 	sizes := []struct {
 		name          string
@@ -106,12 +65,12 @@ func TestErrorPageScreenshots(t *testing.T) {
 				if err := chromedp.Do(ctx, chromedp.EmulateViewport(size.width, size.height, vopts...), chromedp.Navigate(url)); err != nil {
 					t.Fatalf("%s: %v", name, err)
 				}
-				htmlLang := run(t, ctx, chromedp.Evaluate[string](`document.documentElement.lang`))
-				heading := run(t, ctx, chromedp.Evaluate[string](`(document.querySelector("h1") || {}).innerText || ""`))
-				body := run(t, ctx, chromedp.Evaluate[string](`document.body.innerText`))
-				scrollWidth := run(t, ctx, chromedp.Evaluate[int64](`document.documentElement.scrollWidth`))
-				innerWidth := run(t, ctx, chromedp.Evaluate[int64](`window.innerWidth`))
-				png := run(t, ctx, chromedp.FullScreenshot(100))
+				htmlLang := browser.Run(t, ctx, chromedp.Evaluate[string](`document.documentElement.lang`))
+				heading := browser.Run(t, ctx, chromedp.Evaluate[string](`(document.querySelector("h1") || {}).innerText || ""`))
+				body := browser.Run(t, ctx, chromedp.Evaluate[string](`document.body.innerText`))
+				scrollWidth := browser.Run(t, ctx, chromedp.Evaluate[int64](`document.documentElement.scrollWidth`))
+				innerWidth := browser.Run(t, ctx, chromedp.Evaluate[int64](`window.innerWidth`))
+				png := browser.Run(t, ctx, chromedp.FullScreenshot(100))
 				if htmlLang != wantLang[lang] {
 					t.Errorf("%s: <html lang=%q>, want %q", name, htmlLang, wantLang[lang])
 				}
@@ -136,14 +95,4 @@ func TestErrorPageScreenshots(t *testing.T) {
 			}
 		}
 	}
-}
-
-// run runs one chromedp action and fails the test on error.
-func run[T any](t *testing.T, ctx context.Context, a chromedp.Action[T]) T {
-	t.Helper()
-	v, err := chromedp.Run(ctx, a)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v
 }
