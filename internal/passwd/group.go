@@ -49,33 +49,17 @@ func ParseGroups(r io.Reader, name string) (*Groups, []*LineError, error) {
 		if text == "" || text[0] == '#' {
 			continue
 		}
-		group, rest, found := strings.Cut(text, ":")
-		switch {
-		case strings.IndexByte(text, 0) >= 0:
-			lineErr("NUL byte in line")
-			continue
-		case !found:
-			lineErr("missing ':' after the group name")
-			continue
-		case group == "":
-			lineErr("empty group name")
-			continue
-		case strings.IndexFunc(group, isSpace) >= 0:
-			lineErr(fmt.Sprintf("group name %q contains white space", group))
+		group, members, problem := SplitGroupLine(text)
+		if problem != "" {
+			lineErr(problem)
 			continue
 		}
 		if _, known := g.members[group]; !known {
 			g.names = append(g.names, group)
 			g.members[group] = nil
 		}
-		rest = strings.TrimLeft(rest, ":") // ap_getword skips repeated separators
-		for {
-			var w string
-			w, rest = confWord(rest)
-			if w == "" && rest == "" {
-				break
-			}
-			if w == "" || seen[[2]string{group, w}] {
+		for _, w := range members {
+			if seen[[2]string{group, w}] {
 				continue
 			}
 			seen[[2]string{group, w}] = true
@@ -87,6 +71,37 @@ func ParseGroups(r io.Reader, name string) (*Groups, []*LineError, error) {
 		slices.Sort(gs)
 	}
 	return g, g.errs, nil
+}
+
+// SplitGroupLine reads one line of a group file, "group: member member
+// ...", as mod_authz_groupfile does: members are separated by white space
+// or quoted with " or '; repeated colons after the name are skipped. A
+// line it cannot read gets a problem text (for a LineError) instead.
+// Blank and comment lines are the caller's to skip.
+func SplitGroupLine(text string) (group string, members []string, problem string) {
+	group, rest, found := strings.Cut(text, ":")
+	switch {
+	case strings.IndexByte(text, 0) >= 0:
+		return "", nil, "NUL byte in line"
+	case !found:
+		return "", nil, "missing ':' after the group name"
+	case group == "":
+		return "", nil, "empty group name"
+	case strings.IndexFunc(group, isSpace) >= 0:
+		return "", nil, fmt.Sprintf("group name %q contains white space", group)
+	}
+	rest = strings.TrimLeft(rest, ":") // ap_getword skips repeated separators
+	for {
+		var w string
+		w, rest = confWord(rest)
+		if w == "" && rest == "" {
+			break
+		}
+		if w != "" {
+			members = append(members, w)
+		}
+	}
+	return group, members, ""
 }
 
 // confWord returns the next word of s as Apache's ap_getword_conf does:

@@ -19,6 +19,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/htgate/htgate/internal/passwd"
 	"github.com/htgate/htgate/internal/store"
 )
 
@@ -219,7 +220,7 @@ func (b *batcher) line(l logicalLine) error {
 		b.secrets = append(b.secrets, store.DigestSecret{User: user, Username: user, Realm: realm, HA1: hash})
 		b.lines = append(b.lines, l.num)
 	case Group:
-		group, members, msg := splitGroup(text)
+		group, members, msg := passwd.SplitGroupLine(text)
 		if msg != "" {
 			b.sum.fail(l.num, msg)
 			return nil
@@ -301,65 +302,6 @@ func splitHtdigest(text string) (user, realm, hash, problem string) {
 		return "", "", "", fmt.Sprintf("user %q: empty hash", user)
 	}
 	return user, realm, hash, ""
-}
-
-// splitGroup reads "group: member member ..." as mod_authz_groupfile does
-// (members separated by white space, or quoted with " or ').
-func splitGroup(text string) (group string, members []string, problem string) {
-	if strings.IndexByte(text, 0) >= 0 {
-		return "", nil, "NUL byte in line"
-	}
-	group, rest, found := strings.Cut(text, ":")
-	switch {
-	case !found:
-		return "", nil, "missing ':' after the group name"
-	case group == "":
-		return "", nil, "empty group name"
-	case strings.IndexFunc(group, isSpace) >= 0:
-		return "", nil, fmt.Sprintf("group name %q contains white space", group)
-	}
-	rest = strings.TrimLeft(rest, ":")
-	for {
-		var w string
-		w, rest = confWord(rest)
-		if w == "" && rest == "" {
-			break
-		}
-		if w != "" {
-			members = append(members, w)
-		}
-	}
-	return group, members, ""
-}
-
-// confWord returns the next word of s as Apache's ap_getword_conf does.
-func confWord(s string) (word, rest string) {
-	s = strings.TrimLeftFunc(s, isSpace)
-	if s == "" {
-		return "", ""
-	}
-	if q := s[0]; q == '"' || q == '\'' {
-		var b strings.Builder
-		i := 1
-		for i < len(s) && s[i] != q {
-			if s[i] == '\\' && i+1 < len(s) && s[i+1] == q {
-				b.WriteByte(q)
-				i += 2
-				continue
-			}
-			b.WriteByte(s[i])
-			i++
-		}
-		if i < len(s) {
-			i++
-		}
-		return b.String(), strings.TrimLeftFunc(s[i:], isSpace)
-	}
-	end := strings.IndexFunc(s, isSpace)
-	if end < 0 {
-		return s, ""
-	}
-	return s[:end], strings.TrimLeftFunc(s[end:], isSpace)
 }
 
 // isSpace is C's isspace in the C locale, as Apache trims.
