@@ -83,7 +83,12 @@ func Open(url string, o Options) (*Store, error) {
 	opt.DialTimeout = 500 * time.Millisecond
 	opt.ReadTimeout = 500 * time.Millisecond
 	opt.WriteTimeout = 500 * time.Millisecond
+	// One retry (a pooled connection broken by a server restart), and a
+	// quick refusal when the server is down: the guard then fails closed
+	// at once instead of holding the request.
 	opt.MaxRetries = 1
+	opt.DialerRetries = 1
+	opt.DialerRetryTimeout = 10 * time.Millisecond
 	s := New(goredis.NewClient(opt), o)
 	s.own = true
 	return s, nil
