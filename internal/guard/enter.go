@@ -83,7 +83,7 @@ func (g *Guard) Enter(ctx context.Context, client netip.Addr, user string) (Verd
 
 		v, err := g.Check(ctx, client, user)
 		if err != nil || !v.Allowed {
-			a.Release()
+			a.release(false)
 			return v, nil, err
 		}
 		blocked := -1
@@ -93,7 +93,7 @@ func (g *Guard) Enter(ctx context.Context, client netip.Addr, user string) (Verd
 			}
 			count, err := g.st.Get(ctx, key)
 			if err != nil {
-				a.Release()
+				a.release(false)
 				return errorVerdict("failure counts unavailable"), nil, fmt.Errorf("guard: enter: %w", err)
 			}
 			if count+taken[i] > g.limitOf(kinds[i]) {
@@ -107,7 +107,7 @@ func (g *Guard) Enter(ctx context.Context, client netip.Addr, user string) (Verd
 
 		// Give the places back and wait for another check to end.
 		blockedKey, blockedKind := a.held[blocked], kinds[blocked]
-		a.Release()
+		a.release(false)
 		g.inflight.mu.Lock()
 		var wait chan struct{}
 		if s := g.inflight.m[blockedKey]; s != nil {
@@ -158,7 +158,15 @@ func (a *Attempt) Success(ctx context.Context) error {
 
 // Release ends the attempt without an outcome (for example when the
 // credential source could not be read). Calling it again does nothing.
-func (a *Attempt) Release() {
+func (a *Attempt) Release() { a.release(true) }
+
+// release gives the attempt's places back. After a check (wake true) every
+// waiter of its keys wakes to look at the new counts. A request that only
+// gives back the places it took to look (wake false) changed nothing, so
+// it wakes nobody unless it was the last holder: otherwise every waiter,
+// on waking, would take, look, give back and wake all the others again,
+// and a crowd of concurrent guesses would keep the CPU busy doing that.
+func (a *Attempt) release(wake bool) {
 	if a == nil || a.done {
 		return
 	}
@@ -172,10 +180,12 @@ func (a *Attempt) Release() {
 			continue
 		}
 		s.n--
-		close(s.wake)
-		if s.n <= 0 {
+		switch {
+		case s.n <= 0:
+			close(s.wake)
 			delete(in.m, key)
-		} else {
+		case wake:
+			close(s.wake)
 			s.wake = make(chan struct{})
 		}
 	}
