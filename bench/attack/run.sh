@@ -49,6 +49,8 @@
 set -euo pipefail
 
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=bench/lib.sh
+. "$SCRIPT_DIR/../lib.sh"
 REPO=$(cd "$SCRIPT_DIR/../.." && pwd)
 
 QUICK=0
@@ -129,32 +131,9 @@ WORK=""
 SERVER_PIDS=() # each server is started with setsid: its pid is its process group id
 BG_PIDS=()     # clients running in the background
 
-stop_pid() { # stop_pid PID: TERM the process group, wait <= 5 s, then KILL it
-	local pid=$1
-	kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
-	kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
-	for _ in $(seq 50); do
-		kill -0 "$pid" 2>/dev/null || break
-		sleep 0.1
-	done
-	kill -KILL -- "-$pid" 2>/dev/null || true
-	kill -KILL "$pid" 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
-}
+# stop_pid and run_child come from bench/lib.sh.
 
-# run_child OUTFILE CMD...: run CMD in the background and wait for it, so that a
-# signal to this script is handled at once (bash defers traps while a
-# foreground child runs).
 CHILD_PID=""
-run_child() {
-	local rc=0 out=$1
-	shift
-	"$@" >"$out" 2>&1 &
-	CHILD_PID=$!
-	wait "$CHILD_PID" || rc=$?
-	CHILD_PID=""
-	return "$rc"
-}
 
 cleanup() {
 	local rc=$? pid
